@@ -1,0 +1,131 @@
+"""The store contract and its typed errors."""
+from __future__ import annotations
+
+import abc
+import contextlib
+from typing import Iterator, Optional, Sequence
+
+from ..envelope import Envelope, NewEvent
+
+
+class StoreError(Exception):
+    """Base of the event store's errors."""
+
+
+class WrongExpectedVersion(StoreError):
+    """Appending to a stream that moved on since it was read; nothing was written."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int):
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, not the expected {expected}: "
+            "reload it and decide again")
+
+
+class DuplicateEvent(StoreError):
+    """An event with this id is already stored (a retried command); nothing was written."""
+
+
+class TrackingConflict(StoreError):
+    """Another worker applied this stream's event first; retry to see its effect."""
+
+
+class Transaction(abc.ABC):
+    """One atomic unit of work on a store: events, tracking, positions, read models."""
+
+    #: the SQLAlchemy connection of this transaction (None for the in-memory store)
+    connection = None
+
+    @abc.abstractmethod
+    def append(self, stream_id: str, expected_version: int,
+               events: Sequence[NewEvent]) -> list[Envelope]: ...
+
+    @abc.abstractmethod
+    def read_stream(self, stream_id: str, after_version: int = 0,
+                    until_version: Optional[int] = None) -> list[Envelope]: ...
+
+    @abc.abstractmethod
+    def stream_version(self, stream_id: str) -> int: ...
+
+    @abc.abstractmethod
+    def applied_version(self, consumer: str, source: str, stream_id: str) -> int:
+        """The last version of ``source``'s stream that ``consumer`` applied (0 if none)."""
+
+    @abc.abstractmethod
+    def mark_applied(self, consumer: str, source: str, stream_id: str,
+                     previous: int, version: int) -> None:
+        """Move the inbox from ``previous`` to ``version``; TrackingConflict if it moved."""
+
+    @abc.abstractmethod
+    def get_position(self, name: str) -> int: ...
+
+    @abc.abstractmethod
+    def set_position(self, name: str, position: int) -> None: ...
+
+
+class EventStore(abc.ABC):
+    """A service's event store. Non-transactional calls each run in their own transaction."""
+
+    node_id: str
+
+    @abc.abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[Transaction]:
+        """Open a write transaction; it commits on a clean exit and rolls back on an error."""
+
+    @abc.abstractmethod
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[Envelope]:
+        """The next page of the log after ``after_position``, in position order."""
+
+    @abc.abstractmethod
+    def last_position(self) -> int: ...
+
+    @abc.abstractmethod
+    def try_lease(self, name: str, holder: str, ttl: float) -> bool:
+        """Take or renew the lease ``name`` for ``ttl`` seconds; False if another holds it."""
+
+    @abc.abstractmethod
+    def release_lease(self, name: str, holder: str) -> None: ...
+
+    def close(self) -> None:
+        pass
+
+    # conveniences, each one transaction -------------------------------------------------
+
+    def append(self, stream_id: str, expected_version: int,
+               events: Sequence[NewEvent]) -> list[Envelope]:
+        with self.transaction() as tx:
+            return tx.append(stream_id, expected_version, events)
+
+    def append_batch(self, batch: Sequence[tuple[str, int, Sequence[NewEvent]]]) -> list[Envelope]:
+        """Append to several streams in one transaction: all or nothing."""
+        out: list[Envelope] = []
+        with self.transaction() as tx:
+            for stream_id, expected, events in batch:
+                out.extend(tx.append(stream_id, expected, events))
+        return out
+
+    def read_stream(self, stream_id: str, after_version: int = 0,
+                    until_version: Optional[int] = None) -> list[Envelope]:
+        with self.transaction() as tx:
+            return tx.read_stream(stream_id, after_version, until_version)
+
+    def stream_version(self, stream_id: str) -> int:
+        with self.transaction() as tx:
+            return tx.stream_version(stream_id)
+
+    def get_position(self, name: str) -> int:
+        with self.transaction() as tx:
+            return tx.get_position(name)
+
+    def set_position(self, name: str, position: int) -> None:
+        with self.transaction() as tx:
+            tx.set_position(name, position)
+
+    def iter_all(self, after_position: int = 0, page: int = 1000) -> Iterator[Envelope]:
+        """Stream the log after ``after_position`` page by page (memory stays flat)."""
+        while True:
+            batch = self.read_all(after_position, page)
+            if not batch:
+                return
+            yield from batch
+            after_position = batch[-1].position

@@ -1,0 +1,285 @@
+"""The SQL event store on SQLAlchemy 2 Core: SQLite by default, PostgreSQL in production.
+
+Position order must be commit order, or a reader tailing the log could pass over an event
+whose transaction took a lower position but committed later. SQLite has one writer at a
+time (``BEGIN IMMEDIATE``). On PostgreSQL every appending transaction takes the events
+table's EXCLUSIVE lock before it inserts and keeps it until it commits, so positions are
+handed out and made visible in the same order; plain readers are not blocked by it.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import time
+from typing import Callable, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..envelope import Envelope, NewEvent, dumps, utcnow
+from .base import DuplicateEvent, EventStore, Transaction, TrackingConflict, WrongExpectedVersion
+
+_fromiso = dt.datetime.fromisoformat
+_loads = json.loads
+
+
+def make_tables(prefix: str = "") -> sa.MetaData:
+    """The store's tables; ``prefix`` lets several stores share one database (tests, demos)."""
+    md = sa.MetaData()
+    big = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+    sa.Table(
+        f"{prefix}events", md,
+        sa.Column("position", big, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(36), nullable=False),
+        sa.Column("stream_id", sa.String(200), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("event_type", sa.String(120), nullable=False),
+        sa.Column("schema_version", sa.Integer, nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("occurred_at", sa.String(40), nullable=False),
+        sa.Column("recorded_at", sa.String(40), nullable=False),
+        sa.Column("node_id", sa.String(64), nullable=False),
+        sa.Column("correlation_id", sa.String(36), nullable=False),
+        sa.Column("causation_id", sa.String(36)),
+        sa.Column("actor_id", sa.String(120), nullable=False),
+        sa.Column("actor_role", sa.String(40), nullable=False),
+        sa.UniqueConstraint("stream_id", "version", name=f"{prefix}uq_stream_version"),
+        sa.UniqueConstraint("event_id", name=f"{prefix}uq_event_id"),
+    )
+    sa.Table(
+        f"{prefix}inbox", md,
+        sa.Column("consumer", sa.String(200), primary_key=True),
+        sa.Column("source", sa.String(64), primary_key=True),
+        sa.Column("stream_id", sa.String(200), primary_key=True),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    sa.Table(
+        f"{prefix}positions", md,
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("position", big, nullable=False),
+    )
+    sa.Table(
+        f"{prefix}leases", md,
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("holder", sa.String(200), nullable=False),
+        sa.Column("expires_at", sa.Float, nullable=False),
+    )
+    return md
+
+
+def create_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs) -> Engine:
+    """An engine with the settings the store relies on (WAL and explicit BEGIN on SQLite)."""
+    if not url.startswith("sqlite"):
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 10)
+        return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's begin event emit BEGIN itself
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # writers take the write lock up front, so two of them never deadlock upgrading
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).isoformat()
+
+
+class _SqlTransaction(Transaction):
+    def __init__(self, store: "SqlEventStore", connection: Connection):
+        self._store = store
+        self.connection = connection
+        self._locked = False
+
+    def append(self, stream_id, expected_version, events: Sequence[NewEvent]):
+        store, conn = self._store, self.connection
+        if not events:
+            return []
+        if store.is_postgres and not self._locked:
+            conn.exec_driver_sql(f"LOCK TABLE {store.events.name} IN EXCLUSIVE MODE")
+            self._locked = True
+        actual = self.stream_version(stream_id)
+        if actual != expected_version:
+            raise WrongExpectedVersion(stream_id, expected_version, actual)
+        now, node, rows, out = utcnow(), store.node_id, [], []
+        recorded = _iso(now)
+        for offset, new in enumerate(events, start=1):
+            version = expected_version + offset
+            correlation = new.correlation_id or new.event_id
+            rows.append({
+                "event_id": new.event_id, "stream_id": stream_id, "version": version,
+                "event_type": new.event_type, "schema_version": new.schema_version,
+                "payload": dumps(new.payload), "occurred_at": _iso(new.occurred_at),
+                "recorded_at": recorded, "node_id": node, "correlation_id": correlation,
+                "causation_id": new.causation_id, "actor_id": new.actor.id,
+                "actor_role": new.actor.role,
+            })
+            out.append(Envelope(
+                new.event_id, stream_id, version, new.event_type, new.schema_version,
+                new.payload, new.occurred_at, now, node, correlation, new.causation_id,
+                new.actor.id, new.actor.role))
+        try:
+            conn.execute(store.events.insert(), rows)
+        except sa.exc.IntegrityError:
+            # the version check ran under the write lock, so only an event id can clash
+            raise DuplicateEvent(f"an event of this batch is already stored: "
+                                 f"{[e.event_id for e in events]}") from None
+        return out
+
+    def read_stream(self, stream_id, after_version=0, until_version=None):
+        t = self._store.events
+        stmt = self._store._select().where(t.c.stream_id == stream_id, t.c.version > after_version)
+        if until_version is not None:
+            stmt = stmt.where(t.c.version <= until_version)
+        return [self._store._row(r) for r in self.connection.execute(stmt.order_by(t.c.version))]
+
+    def stream_version(self, stream_id):
+        t = self._store.events
+        return self.connection.execute(
+            sa.select(sa.func.coalesce(sa.func.max(t.c.version), 0))
+            .where(t.c.stream_id == stream_id)).scalar_one()
+
+    def applied_version(self, consumer, source, stream_id):
+        t = self._store.inbox
+        found = self.connection.execute(sa.select(t.c.version).where(
+            t.c.consumer == consumer, t.c.source == source, t.c.stream_id == stream_id)).scalar()
+        return found or 0
+
+    def mark_applied(self, consumer, source, stream_id, previous, version):
+        t, conn = self._store.inbox, self.connection
+        key = (t.c.consumer == consumer, t.c.source == source, t.c.stream_id == stream_id)
+        if previous == 0:
+            try:
+                with conn.begin_nested():
+                    conn.execute(t.insert().values(consumer=consumer, source=source,
+                                                   stream_id=stream_id, version=version))
+                return
+            except sa.exc.IntegrityError:
+                raise TrackingConflict(f"{consumer} already applied {source}/{stream_id}") from None
+        moved = conn.execute(t.update().where(*key, t.c.version == previous).values(version=version))
+        if moved.rowcount != 1:
+            raise TrackingConflict(f"{consumer} already moved past {source}/{stream_id}@{previous}")
+
+    def get_position(self, name):
+        t = self._store.positions
+        found = self.connection.execute(sa.select(t.c.position).where(t.c.name == name)).scalar()
+        return found or 0
+
+    def set_position(self, name, position):
+        t, conn = self._store.positions, self.connection
+        if conn.execute(t.update().where(t.c.name == name).values(position=position)).rowcount == 0:
+            conn.execute(t.insert().values(name=name, position=position))
+
+
+class SqlEventStore(EventStore):
+    def __init__(self, url: str, node_id: str, *, prefix: str = "", engine: Engine | None = None,
+                 before_commit: Optional[Callable[[Transaction], None]] = None, **engine_options):
+        self.node_id = node_id
+        self.url = url
+        self.engine = engine or create_engine(url, **engine_options)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.metadata = make_tables(prefix)
+        self.events = self.metadata.tables[f"{prefix}events"]
+        self.inbox = self.metadata.tables[f"{prefix}inbox"]
+        self.positions = self.metadata.tables[f"{prefix}positions"]
+        self.leases = self.metadata.tables[f"{prefix}leases"]
+        self._before_commit = before_commit  # a test hook: widen the window before COMMIT
+        self.metadata.create_all(self.engine)
+        t = self.events
+        self._columns = (t.c.event_id, t.c.stream_id, t.c.version, t.c.event_type,
+                         t.c.schema_version, t.c.payload, t.c.occurred_at, t.c.recorded_at,
+                         t.c.node_id, t.c.correlation_id, t.c.causation_id, t.c.actor_id,
+                         t.c.actor_role, t.c.position)
+
+    def _select(self):
+        return sa.select(*self._columns)
+
+    @staticmethod
+    def _row(r) -> Envelope:
+        return Envelope(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), _fromiso(r[6]),
+                        _fromiso(r[7]), r[8], r[9], r[10], r[11], r[12], r[13])
+
+    @contextlib.contextmanager
+    def transaction(self):
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                tx = _SqlTransaction(self, conn)
+                yield tx
+                if self._before_commit is not None:
+                    self._before_commit(tx)
+
+    @contextlib.contextmanager
+    def reading(self):
+        """A read-only connection (on SQLite it does not take the write lock)."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    def read_all(self, after_position=0, limit=1000):
+        t = self.events
+        stmt = self._select().where(t.c.position > after_position).order_by(t.c.position).limit(limit)
+        with self.reading() as conn:
+            return [self._row(r) for r in conn.execute(stmt)]
+
+    def read_stream(self, stream_id, after_version=0, until_version=None):
+        with self.reading() as conn:
+            return _SqlTransaction(self, conn).read_stream(stream_id, after_version, until_version)
+
+    def stream_version(self, stream_id):
+        with self.reading() as conn:
+            return _SqlTransaction(self, conn).stream_version(stream_id)
+
+    def get_position(self, name):
+        with self.reading() as conn:
+            return _SqlTransaction(self, conn).get_position(name)
+
+    def last_position(self):
+        with self.reading() as conn:
+            return conn.execute(sa.select(sa.func.coalesce(sa.func.max(self.events.c.position), 0))
+                                ).scalar_one()
+
+    def try_lease(self, name, holder, ttl):
+        t, now = self.leases, time.time()
+        with self.transaction() as tx:
+            conn = tx.connection
+            row = conn.execute(sa.select(t.c.holder, t.c.expires_at).where(t.c.name == name)).first()
+            if row is None:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(t.insert().values(name=name, holder=holder, expires_at=now + ttl))
+                    return True
+                except sa.exc.IntegrityError:
+                    return False
+            if row.holder != holder and row.expires_at > now:
+                return False
+            taken = conn.execute(t.update().where(
+                t.c.name == name, t.c.holder == row.holder, t.c.expires_at == row.expires_at,
+            ).values(holder=holder, expires_at=now + ttl))
+            return taken.rowcount == 1
+
+    def release_lease(self, name, holder):
+        t = self.leases
+        with self.transaction() as tx:
+            tx.connection.execute(t.delete().where(t.c.name == name, t.c.holder == holder))
+
+    def drop_all(self) -> None:
+        """Drop the store's tables (tests)."""
+        self.metadata.drop_all(self.engine)
+
+    def close(self):
+        self.engine.dispose()
