@@ -1,0 +1,55 @@
+"""The dispatch record of one ticket: one ``DispatchDecided`` per opening or return.
+
+Stream id: ``dispatch:<ticket_id>``. A redelivered ``TicketOpened`` or a second replica
+deciding the same ticket version records nothing, so each opening is dispatched once.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from onegrid.domain import Aggregate, DomainEvent
+
+from .errors import InvalidDecision
+from .events import ASSIGNEE_KINDS, DispatchDecided
+
+
+class TicketDispatch(Aggregate):
+    """Who handled each opening of one ticket, decided by ``services.grid.dispatch``."""
+
+    def __init__(self, aggregate_id: str):
+        super().__init__(aggregate_id)
+        self.decisions: list[DispatchDecided] = []
+
+    @staticmethod
+    def stream_id(ticket_id: str) -> str:
+        return f"dispatch:{ticket_id}"
+
+    @property
+    def last(self) -> Optional[DispatchDecided]:
+        return self.decisions[-1] if self.decisions else None
+
+    def has_decided(self, ticket_version: int) -> bool:
+        """Whether this ticket version (or a later one) has already been dispatched."""
+        return self.last is not None and self.last.ticket_version >= ticket_version
+
+    def decide(self, *, ticket_id: str, ticket_version: int, assignee_kind: str,
+               assignee_id: str, grid_code: Optional[str], community_code: Optional[str],
+               street_code: Optional[str], step: str, reason: str, rule_version: int) -> bool:
+        """Record the decision for ``ticket_version``; False (nothing recorded) if already decided."""
+        if assignee_kind not in ASSIGNEE_KINDS:
+            raise InvalidDecision(f"assignee kind must be one of {', '.join(ASSIGNEE_KINDS)}, "
+                                  f"got {assignee_kind!r}")
+        if not assignee_id:
+            raise InvalidDecision("a dispatch decision needs an assignee id")
+        if ticket_version < 1:
+            raise InvalidDecision(f"ticket version counts from 1, got {ticket_version}")
+        if self.has_decided(ticket_version):
+            return False
+        self._record(DispatchDecided(ticket_id, ticket_version, assignee_kind, assignee_id,
+                                     grid_code, community_code, street_code, step, reason,
+                                     rule_version))
+        return True
+
+    def apply(self, event: DomainEvent) -> None:
+        if isinstance(event, DispatchDecided):
+            self.decisions.append(event)
