@@ -3,7 +3,11 @@
 eventlet must patch the standard library before anything else imports socket or
 threading: a test that touches the broker hangs without it.
 """
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=".*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 

@@ -1,0 +1,312 @@
+"""Consuming other services' events: ordered, idempotent, retried, never dropped.
+
+``@consume(source, types)`` binds one durable queue per (source, consuming service) to the
+source's exchange for each event type. It hands the service method an ``Envelope``. The
+method calls ``self.inbox.apply(source, event)``, which
+
+- skips an event whose stream version this service already applied (a duplicate),
+- fetches any events of the stream it has not seen yet from the source's log over RPC and
+  applies them first, so each stream is applied in version order whatever the delivery
+  order, replicas or workers,
+- runs the reactions and records the new stream version in one store transaction.
+
+nameko's own event handler acks a message whose handler raised. ``consume`` instead
+republishes a failed message to a delay queue (exponential back-off) and, after the last
+retry, to the service's dead-letter queue, where ``onegrid dlq`` lists and replays it. The
+original is acked only after the broker confirmed the republish.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from functools import partial
+from typing import Callable, Iterable, Optional
+
+import kombu
+from kombu import Exchange, Queue, binding
+from nameko.containers import ContainerBeingKilled
+from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
+from nameko.rpc import ReplyListener, ServiceProxy
+from eventlet import tpool
+from eventlet.semaphore import Semaphore
+
+from .. import config as cfg
+from ..amqp import events_exchange
+from ..envelope import Actor, Envelope
+from ..store import StoreError, TrackingConflict, WrongExpectedVersion
+from ..uow import UnitOfWork
+from .store import StoreKeeper
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0)
+ATTEMPTS = "x-onegrid-attempts"
+
+
+def queue_name(source: str, service: str) -> str:
+    return f"evt-{source}--{service}"
+
+
+def dead_letter_queue(service: str) -> str:
+    return f"{service}.dead-letters"
+
+
+def retry_queue(main: str, attempt: int) -> str:
+    return f"{main}.retry.{attempt}"
+
+
+def retry_delays(config: dict) -> tuple[float, ...]:
+    raw = config.get("ONEGRID_RETRY_DELAYS")
+    if raw is None:
+        return DEFAULT_RETRY_DELAYS
+    if isinstance(raw, str):
+        raw = [x for x in raw.split(",") if x.strip()]
+    return tuple(float(x) for x in raw)
+
+
+def declare_consumer_queues(channel, source: str, service: str, event_types: Iterable[str],
+                            delays: Iterable[float]) -> Queue:
+    """Declare the main queue with its bindings, one delay queue per retry, the dead letters."""
+    exchange = Exchange(events_exchange(source), type="topic", durable=True, auto_delete=False)
+    main = queue_name(source, service)
+    queue = Queue(main, bindings=[binding(exchange, routing_key=t) for t in event_types],
+                  durable=True, auto_delete=False)
+    queue(channel).declare()
+    for attempt, delay in enumerate(delays, start=1):
+        Queue(retry_queue(main, attempt), durable=True, queue_arguments={
+            "x-message-ttl": int(delay * 1000),
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": main,
+        })(channel).declare()
+    Queue(dead_letter_queue(service), durable=True)(channel).declare()
+    return queue
+
+
+class Consume(EventHandler):
+    """Entrypoint: ``@consume("tickets", ["TicketOpened", "TicketReturned"])``."""
+
+    def __init__(self, source_service: str, event_types, **kwargs):
+        event_types = [event_types] if isinstance(event_types, str) else list(event_types)
+        self.event_types = event_types
+        super().__init__(source_service, event_types[0], reliable_delivery=True,
+                         requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        config = self.container.config
+        service = self.container.service_name
+        self.amqp_uri = cfg.amqp_uri(config)
+        self.delays = retry_delays(config)
+        with kombu.Connection(self.amqp_uri) as conn:
+            self.queue = declare_consumer_queues(
+                conn.default_channel, self.source_service, service, self.event_types, self.delays)
+        self.dead_letters = dead_letter_queue(service)
+        self._publish_conn = kombu.Connection(
+            self.amqp_uri, transport_options={"confirm_publish": True})
+        self._publish_lock = Semaphore()  # one confirmed publish at a time on this channel
+        # skip EventHandler.setup, which would declare nameko's one-type queue
+        self.queue_consumer.register_provider(self)
+
+    def stop(self):
+        super().stop()
+        self._publish_conn.release()
+
+    def handle_message(self, body, message):
+        try:
+            envelope = Envelope.from_message(body)
+        except (ValueError, TypeError) as bad:
+            self._give_up(message, f"undecodable event: {bad}", attempts=1)
+            self.queue_consumer.ack_message(message)
+            return
+        handle_result = partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(self, (envelope,), {},
+                                        context_data=self.unpack_message_headers(message),
+                                        handle_result=handle_result)
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is not None:
+            attempts = int((message.headers or {}).get(ATTEMPTS, 0)) + 1
+            error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
+            if attempts <= len(self.delays):
+                log.warning("%s failed (attempt %d), retrying in %ss: %s", worker_ctx,
+                            attempts, self.delays[attempts - 1], error)
+                self._republish(message, retry_queue(self.queue.name, attempts), attempts, error)
+            else:
+                log.error("%s failed %d times, dead-lettered: %s", worker_ctx, attempts, error)
+                self._give_up(message, error, attempts)
+        # only now, with any republish confirmed by the broker, is the original let go
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def _give_up(self, message, error: str, attempts: int):
+        self._republish(message, self.dead_letters, attempts, error)
+
+    def _republish(self, message, routing_key: str, attempts: int, error: str):
+        headers = dict(message.headers or {})
+        headers.update({
+            ATTEMPTS: attempts,
+            "x-onegrid-queue": self.queue.name,
+            "x-onegrid-source": self.source_service,
+            "x-onegrid-error": error[-2000:],
+            "x-onegrid-failed-at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        })
+        with self._publish_lock:
+            producer = kombu.Producer(self._publish_conn.default_channel)
+            producer.publish(
+                message.body, exchange="", routing_key=routing_key, headers=headers,
+                content_type=message.content_type, content_encoding=message.content_encoding,
+                delivery_mode=2, retry=True, retry_policy={"max_retries": 5})
+
+
+consume = Consume.decorator
+
+
+class _GapNotFilled(StoreError):
+    """The source's log did not return the events missing before this one."""
+
+
+Reaction = Callable[[UnitOfWork, Envelope], None]
+
+
+class BoundInbox:
+    def __init__(self, provider: "Inbox", worker_ctx):
+        self.provider = provider
+        self.worker_ctx = worker_ctx
+        self.keeper = provider.keeper
+        self.consumer = provider.container.service_name
+
+    def apply(self, source: str, envelope: Envelope) -> str:
+        """Apply ``envelope`` (and any earlier events of its stream not yet applied) once."""
+        for _ in range(self.provider.max_conflicts):
+            applied = tpool.execute(self._applied_version, source, envelope.stream_id)
+            if envelope.version <= applied:
+                return "duplicate"
+            missing: list[Envelope] = []
+            if envelope.version > applied + 1:
+                missing = self._fetch(source, envelope, applied)
+            try:
+                tpool.execute(self._apply, source, applied, missing + [envelope])
+            except (TrackingConflict, WrongExpectedVersion):
+                continue  # another worker or replica got there first: look again
+            self.keeper.appended()
+            return "applied"
+        raise TrackingConflict(f"{self.consumer} could not apply {source}/{envelope.stream_id}")
+
+    def _applied_version(self, source, stream_id):
+        with self.keeper.store.transaction() as tx:
+            return tx.applied_version(self.consumer, source, stream_id)
+
+    def _fetch(self, source, envelope, applied) -> list[Envelope]:
+        proxy = ServiceProxy(self.worker_ctx, source, self.provider.rpc_reply_listener)
+        raw = proxy.read_stream(envelope.stream_id, applied, envelope.version - 1)
+        missing = [Envelope.from_message(m) for m in raw]
+        if [e.version for e in missing] != list(range(applied + 1, envelope.version)):
+            raise _GapNotFilled(
+                f"{source} returned versions {[e.version for e in missing]} of "
+                f"{envelope.stream_id}, expected {applied + 1}..{envelope.version - 1}")
+        return missing
+
+    def _apply(self, source, applied, envelopes: list[Envelope]):
+        reactions = self.provider.reactions.get(source, {})
+        store, registry = self.keeper.store, self.keeper.registry
+        with store.transaction() as tx:
+            if tx.applied_version(self.consumer, source, envelopes[0].stream_id) != applied:
+                raise TrackingConflict("moved on meanwhile")
+            for envelope in envelopes:
+                reaction = reactions.get(envelope.event_type)
+                if reaction is None:
+                    continue  # a type this service does not react to: only advance past it
+                uow = UnitOfWork(tx, registry, actor=Actor(self.consumer, "system"),
+                                 correlation_id=envelope.correlation_id,
+                                 causation_id=envelope.event_id)
+                reaction(uow, envelope)
+            tx.mark_applied(self.consumer, source, envelopes[-1].stream_id, applied,
+                            envelopes[-1].version)
+
+
+class Inbox(DependencyProvider):
+    """Declare on a service: ``inbox = Inbox({"tickets": {"TicketOpened": on_opened}})``."""
+
+    keeper = StoreKeeper()
+    rpc_reply_listener = ReplyListener()
+
+    def __init__(self, reactions: dict[str, dict[str, Reaction]], max_conflicts: int = 20):
+        self.reactions = reactions
+        self.max_conflicts = max_conflicts
+
+    def get_dependency(self, worker_ctx):
+        return BoundInbox(self, worker_ctx)
+
+
+class DeadLetters:
+    """Operator tools over a service's dead-letter queue (used by ``onegrid dlq``)."""
+
+    def __init__(self, amqp_uri: str, service: str):
+        self.amqp_uri = amqp_uri
+        self.service = service
+        self.queue = dead_letter_queue(service)
+
+    def list(self, limit: int = 1000) -> list[dict]:
+        """Look at the dead letters without taking them (they go back on the queue)."""
+        out = []
+        with kombu.Connection(self.amqp_uri) as conn:
+            channel = conn.channel()
+            Queue(self.queue, durable=True)(channel).declare()
+            for _ in range(limit):
+                message = channel.basic_get(self.queue, no_ack=False)
+                if message is None:
+                    break
+                out.append(_describe(message))
+            channel.close()  # unacked messages return to the queue in order
+        return out
+
+    def replay(self, event_ids: Optional[Iterable[str]] = None) -> int:
+        """Send dead letters (all, or those with these event ids) back to their queues."""
+        wanted = set(event_ids) if event_ids is not None else None
+        replayed = 0
+        with kombu.Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as conn:
+            channel = conn.channel()
+            Queue(self.queue, durable=True)(channel).declare()
+            producer = kombu.Producer(conn.channel())
+            held = []
+            while True:
+                message = channel.basic_get(self.queue, no_ack=False)
+                if message is None:
+                    break
+                info = _describe(message)
+                if wanted is not None and info["event_id"] not in wanted:
+                    held.append(message)
+                    continue
+                headers = dict(message.headers or {})
+                headers[ATTEMPTS] = 0
+                producer.publish(message.body, exchange="", routing_key=info["queue"],
+                                 headers=headers, content_type=message.content_type,
+                                 content_encoding=message.content_encoding, delivery_mode=2)
+                channel.basic_ack(message.delivery_tag)
+                replayed += 1
+            channel.close()  # the ones not chosen go back to the dead-letter queue
+        return replayed
+
+
+def _describe(message) -> dict:
+    import json
+    headers = message.headers or {}
+    try:
+        body = json.loads(message.body)
+    except ValueError:
+        body = {}
+    return {
+        "event_id": body.get("event_id") or message.properties.get("message_id"),
+        "event_type": body.get("event_type"),
+        "stream_id": body.get("stream_id"),
+        "version": body.get("version"),
+        "queue": headers.get("x-onegrid-queue"),
+        "source": headers.get("x-onegrid-source"),
+        "attempts": headers.get(ATTEMPTS),
+        "error": headers.get("x-onegrid-error"),
+        "failed_at": headers.get("x-onegrid-failed-at"),
+    }

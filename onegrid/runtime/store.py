@@ -1,0 +1,200 @@
+"""The store a nameko worker uses, and the relay and projection loops beside it.
+
+SQLite and psycopg2 calls block the OS thread they run on. Every store call made by a
+worker, the relay or a projection therefore runs on eventlet's thread pool (``tpool``), so
+one slow write never freezes the service's other workers.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+from typing import Callable, Iterable, Optional
+
+import eventlet
+from eventlet import tpool
+from eventlet.queue import Empty, LightQueue
+from nameko.extensions import DependencyProvider, SharedExtension
+from nameko.rpc import rpc
+
+from .. import config as cfg
+from ..envelope import SYSTEM, Actor, Envelope
+from ..projections import Projection, catch_up, checkpoint_name
+from ..registry import EventRegistry
+from ..relay import Relay
+from ..store import EventStore, StoreError
+from ..uow import UnitOfWork, run_in_transaction
+
+log = logging.getLogger(__name__)
+
+
+class _Wakeup:
+    """A level-triggered signal between greenthreads: 'something was appended'."""
+
+    def __init__(self):
+        self._queue = LightQueue(maxsize=1)
+
+    def set(self):
+        try:
+            self._queue.put_nowait(True)
+        except eventlet.queue.Full:
+            pass
+
+    def wait(self, timeout):
+        try:
+            self._queue.get(timeout=timeout)
+        except Empty:
+            pass
+
+
+class StoreKeeper(SharedExtension):
+    """One per service container: opens the store, runs the relay and the projections."""
+
+    def __init__(self):
+        self.store: Optional[EventStore] = None
+        self.registry = EventRegistry()
+        self.projections: list[Projection] = []
+        self.relay: Optional[Relay] = None
+        self._running = False
+        self._wakeups: list[_Wakeup] = []
+        self.holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+
+    def setup(self):
+        config = self.container.config
+        self.service = self.container.service_name
+        self.store = tpool.execute(cfg.open_service_store, self.service, config)
+        self.idle = float(config.get("ONEGRID_POLL_SECONDS", 0.5))
+        self.lease_ttl = float(config.get("ONEGRID_LEASE_SECONDS", 10))
+        if config.get("ONEGRID_RELAY", True) not in (False, "false", "0", 0):
+            self.relay = Relay(self.store, cfg.amqp_uri(config), self.service,
+                               lease_ttl=self.lease_ttl, holder=self.holder,
+                               blocking=tpool.execute)
+
+    def start(self):
+        self._running = True
+        if self.relay is not None:
+            wake = self._wakeup()
+            self.container.spawn_managed_thread(
+                lambda: self.relay.run(self._stopped, eventlet.sleep, wake.wait, self.idle),
+                identifier=f"{self.service}.relay")
+        for projection in self.projections:
+            tpool.execute(projection.create, self.store.engine)
+            wake = self._wakeup()
+            self.container.spawn_managed_thread(
+                lambda p=projection, w=wake: self._run_projection(p, w),
+                identifier=f"{self.service}.projection.{projection.name}")
+
+    def stop(self):
+        self._running = False
+        for wake in self._wakeups:
+            wake.set()
+
+    def kill(self):
+        self.stop()
+
+    def _stopped(self):
+        return not self._running
+
+    def _wakeup(self) -> _Wakeup:
+        wake = _Wakeup()
+        self._wakeups.append(wake)
+        return wake
+
+    def appended(self):
+        """Tell the relay and projections that new events were committed here."""
+        for wake in self._wakeups:
+            wake.set()
+
+    def _run_projection(self, projection: Projection, wake: _Wakeup):
+        lease, backoff = f"{checkpoint_name(projection)}:{self.service}", 0.5
+        while self._running:
+            try:
+                if not tpool.execute(self.store.try_lease, lease, self.holder, self.lease_ttl):
+                    eventlet.sleep(self.lease_ttl / 3)
+                    continue
+                if not tpool.execute(catch_up, self.store, projection, max_pages=1):
+                    wake.wait(self.idle)
+                backoff = 0.5
+            except StoreError:
+                eventlet.sleep(0.05)  # another replica moved the checkpoint first
+            except Exception:
+                log.exception("projection %s failed; retrying in %.1fs", projection.name, backoff)
+                eventlet.sleep(backoff)
+                backoff = min(backoff * 2, 30)
+
+    def register(self, registry: EventRegistry, projections: Iterable[Projection]):
+        for spec in registry:
+            self.registry.register(spec.event_type, spec.schema, version=spec.version,
+                                   upcasters=spec.upcasters, event_class=spec.event_class)
+        self.projections.extend(projections)
+
+
+class WorkerStore:
+    """What a worker gets from ``Store``: commands and reads that don't block the loop."""
+
+    def __init__(self, keeper: StoreKeeper, worker_ctx):
+        self.keeper = keeper
+        self.store = keeper.store
+        self.registry = keeper.registry
+        self.worker_ctx = worker_ctx
+
+    def command(self, fn: Callable[[UnitOfWork], object], *, actor: Actor = SYSTEM,
+                correlation_id: Optional[str] = None, causation_id: Optional[str] = None,
+                retries: int = 5):
+        """Run ``fn(uow)`` in one transaction (retried on a version conflict); returns its result."""
+        result, recorded = tpool.execute(
+            run_in_transaction, self.store, self.registry, fn, retries=retries,
+            actor=actor, correlation_id=correlation_id, causation_id=causation_id)
+        if recorded:
+            self.keeper.appended()
+        return result
+
+    def read(self, fn: Callable):
+        """Run ``fn(connection)`` on a read-only connection."""
+        def run():
+            with self.store.reading() as conn:
+                return fn(conn)
+        return tpool.execute(run)
+
+    def execute(self, fn: Callable, *args, **kwargs):
+        """Run any blocking store call off the event loop."""
+        return tpool.execute(fn, *args, **kwargs)
+
+    def read_stream(self, stream_id: str, after_version: int = 0,
+                    until_version: Optional[int] = None) -> list[Envelope]:
+        return tpool.execute(self.store.read_stream, stream_id, after_version, until_version)
+
+    def read_log(self, after_position: int = 0, limit: int = 1000) -> list[Envelope]:
+        return tpool.execute(self.store.read_all, after_position, limit)
+
+
+class Store(DependencyProvider):
+    """Declare on a service: ``store = Store(REGISTRY, projections=[...])``."""
+
+    keeper = StoreKeeper()
+
+    def __init__(self, registry: Optional[EventRegistry] = None,
+                 projections: Iterable[Projection] = ()):
+        self._registry = registry or EventRegistry()
+        self._projections = list(projections)
+
+    def setup(self):
+        self.keeper.register(self._registry, self._projections)
+
+    def get_dependency(self, worker_ctx):
+        return WorkerStore(self.keeper, worker_ctx)
+
+
+class EventLogRpc:
+    """Mixin for a service class: other services and dashboards read its log over RPC."""
+
+    store: Store
+
+    @rpc
+    def read_stream(self, stream_id, after_version=0, until_version=None):
+        return [e.to_message() for e in self.store.read_stream(stream_id, after_version, until_version)]
+
+    @rpc
+    def read_log(self, after_position=0, limit=1000):
+        limit = max(1, min(int(limit), 5000))
+        return [e.to_message() for e in self.store.read_log(int(after_position), limit)]

@@ -1,0 +1,40 @@
+"""Helpers for tests that run real nameko containers against a real broker."""
+from __future__ import annotations
+
+import contextlib
+import time
+
+import eventlet
+from nameko.containers import ServiceContainer
+from nameko.standalone.rpc import ClusterRpcProxy
+
+
+@contextlib.contextmanager
+def running(*service_classes, config: dict):
+    """Start a container per service class (repeat a class for replicas); stop them after."""
+    containers = [ServiceContainer(cls, config) for cls in service_classes]
+    for container in containers:
+        container.start()
+    try:
+        yield containers
+    finally:
+        for container in containers:
+            container.stop()
+
+
+@contextlib.contextmanager
+def rpc_client(config: dict, timeout: float = 30):
+    with ClusterRpcProxy(config, timeout=timeout) as proxy:
+        yield proxy
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05, message: str = ""):
+    """Poll ``predicate`` until it returns truthy; fail with ``message`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"condition not met within {timeout}s")
+        eventlet.sleep(interval)

@@ -1,0 +1,68 @@
+"""Unit of work: load aggregates, save their new events, all in one store transaction."""
+from __future__ import annotations
+
+from typing import Callable, Optional, TypeVar
+
+from .domain import Aggregate
+from .envelope import SYSTEM, Actor, Envelope
+from .registry import EventRegistry
+from .store import EventStore, Transaction, WrongExpectedVersion
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class UnitOfWork:
+    """What a command handler or a reaction gets: its store transaction, typed."""
+
+    def __init__(self, tx: Transaction, registry: EventRegistry, *, actor: Actor = SYSTEM,
+                 correlation_id: Optional[str] = None, causation_id: Optional[str] = None):
+        self.tx = tx
+        self.registry = registry
+        self.actor = actor
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self.recorded: list[Envelope] = []
+
+    @property
+    def connection(self):
+        """The SQLAlchemy connection of this transaction, for read-model writes."""
+        return self.tx.connection
+
+    def load(self, cls: type[A], stream_id: str) -> Optional[A]:
+        """The aggregate rebuilt from its stream, or None if the stream is empty."""
+        envelopes = self.tx.read_stream(stream_id)
+        if not envelopes:
+            return None
+        return cls.rehydrate(stream_id, (self.registry.to_domain(e) for e in envelopes))
+
+    def save(self, aggregate: Aggregate) -> list[Envelope]:
+        """Append the aggregate's new events, expecting the version it was loaded at."""
+        expected = aggregate.expected_version
+        events = aggregate.collect()
+        return self.append(aggregate.id, expected, events)
+
+    def append(self, stream_id: str, expected_version: int, events) -> list[Envelope]:
+        new = [self.registry.to_new_event(
+            e, actor=self.actor, correlation_id=self.correlation_id,
+            causation_id=self.causation_id) for e in events]
+        stored = self.tx.append(stream_id, expected_version, new)
+        self.recorded.extend(stored)
+        return stored
+
+
+def run_in_transaction(store: EventStore, registry: EventRegistry, fn: Callable[[UnitOfWork], object],
+                       *, retries: int = 5, **uow_options):
+    """Run ``fn(uow)`` in a transaction; reload and decide again when a stream moved on.
+
+    Returns ``(result, recorded envelopes)``. After ``retries`` conflicts the last
+    WrongExpectedVersion is raised: the caller gets a clear conflict error, nothing stored.
+    """
+    for attempt in range(retries + 1):
+        try:
+            with store.transaction() as tx:
+                uow = UnitOfWork(tx, registry, **uow_options)
+                result = fn(uow)
+            return result, uow.recorded
+        except WrongExpectedVersion:
+            if attempt == retries:
+                raise
