@@ -42,12 +42,14 @@ def as_ring(boundary: BoundaryInput, *, what: str = "boundary") -> Ring:
             raise InvalidBoundary(
                 f"{what} point {i} ({lng}, {lat}) is off the globe: pairs are [lng, lat], "
                 f"lng within ±180 and lat within ±90")
-    if len(pairs) < 4:
-        raise InvalidBoundary(f"{what} needs at least 4 points (3 corners and the first again), "
-                              f"got {len(pairs)}")
+    if not pairs:
+        raise InvalidBoundary(f"{what} has no points")
     if pairs[0] != pairs[-1]:
         raise InvalidBoundary(f"{what} polygon does not close: its last point {pairs[-1]} must "
                               f"repeat its first point {pairs[0]}")
+    if len(pairs) < 4:
+        raise InvalidBoundary(f"{what} needs at least 4 points (3 corners and the first again), "
+                              f"got {len(pairs)}")
     if len(set(pairs)) < 3:
         raise InvalidBoundary(f"{what} needs at least 3 distinct corners")
     return tuple(pairs)  # type: ignore[return-value]
