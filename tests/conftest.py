@@ -5,7 +5,7 @@ threading: a test that touches the broker hangs without it.
 """
 import warnings
 
-warnings.filterwarnings("ignore", message=".*Eventlet is deprecated")
+warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
 
 import eventlet  # noqa: E402
 
