@@ -169,7 +169,8 @@ def cancel(repo: TicketRepository, cmd: c.CancelTicket, now: dt.datetime) -> lis
         at=now, actor_id=cmd.actor_id, reason=cmd.reason))
 
 
-# Command class -> handler; open_ticket also needs catalogue, calendar and node_id, reopen the calendar.
+# Command class -> handler. open_ticket also needs catalogue, calendar and node_id;
+# reopen needs the calendar.
 HANDLERS: dict[type, Callable[..., list[DomainEvent]]] = {
     c.OpenTicket: open_ticket, c.DispatchTicket: dispatch, c.AcceptTicket: accept,
     c.ReturnTicket: return_ticket, c.ResolveTicket: resolve,

@@ -347,3 +347,32 @@ def load_event(event_type: str, payload: dict) -> DomainEvent:
     """Validate a stored or received payload and rebuild its event dataclass."""
     event_class = EVENTS_BY_NAME[event_type]
     return event_class(**EVENT_SCHEMAS[event_class]().load(payload))
+
+
+_TYPE_NAMES = {"String": "string", "AwareDateTime": "ISO-8601 datetime with offset",
+               "Float": "number", "Boolean": "boolean", "List": "list of strings"}
+
+
+def events_markdown() -> str:
+    """Render every event type with its payload fields as markdown (for docs/events.md)."""
+    lines = ["# Events of the tickets service", "",
+             f"Published on `tickets.events`; every payload is at schema version "
+             f"{SCHEMA_VERSION}. Private fields never leave the node.", ""]
+    for event_class, schema_class in EVENT_SCHEMAS.items():
+        name = event_class.__name__
+        private = PRIVATE_FIELDS.get(name, frozenset())
+        doc = (event_class.__doc__ or "").strip().splitlines()[0]
+        lines += [f"## {name}", ""]
+        if doc and not doc.startswith(name + "("):
+            lines += [doc, ""]
+        lines += ["| field | type | required | notes |", "|---|---|---|---|"]
+        for field_name, field in schema_class().fields.items():
+            kind = _TYPE_NAMES.get(type(field).__name__, type(field).__name__)
+            notes = [" \\| ".join(f"`{choice}`" for choice in validator.choices)
+                     for validator in field.validators if hasattr(validator, "choices")]
+            if field_name in private:
+                notes.append("**private**")
+            lines.append(f"| `{field_name}` | {kind} | {'yes' if field.required else 'no'} | "
+                         f"{'; '.join(notes)} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -107,7 +107,7 @@ def end_of_day(day: dt.date) -> dt.datetime:
 
 def deadline_for(category: Category | DeadlineClass | str, opened_at: dt.datetime,
                  calendar: Calendar) -> dt.datetime:
-    """Return the deadline of a ticket of ``category`` (or deadline class) opened at ``opened_at``."""
+    """Return the deadline of a ticket of ``category`` (or a deadline class) opened then."""
     deadline_class = DeadlineClass(
         category.deadline_class if isinstance(category, Category) else category)
     day = calendar.add_working_days(local_date(opened_at), WORKING_DAYS[deadline_class])

@@ -109,3 +109,14 @@ def test_the_rates_describe_themselves_in_json_safe_types():
 def test_a_scope_below_the_district_needs_a_code():
     with pytest.raises(ValueError):
         Scope("grid")
+
+
+def test_a_summary_is_taken_straight_from_a_ticket_aggregate():
+    from .helpers import T0, hours, opened_ticket
+    ticket = opened_ticket("t-1")
+    ticket.dispatch(at=T0 + hours(1), actor_id="d", assignee_kind="worker", assignee_id="w")
+    ticket.accept(at=T0 + hours(2), actor_id="w")
+    ticket.resolve(at=T0 + hours(3), actor_id="w", resolution="done")
+    row = TicketSummary.of(ticket)
+    assert (row.state, row.on_time, row.grid_code) == ("resolved", True, "SZ-ZC-03")
+    assert row.accepted_at - row.opened_at == hours(2)

@@ -188,3 +188,11 @@ def test_every_event_round_trips_through_json_to_an_equal_dataclass(event_class,
     event = data.draw(_events(event_class))
     payload = json.loads(json.dumps(dump_event(event)))
     assert load_event(event_class.__name__, payload) == event
+
+
+def test_the_events_page_lists_every_event_and_marks_the_private_fields():
+    from services.tickets.schemas import events_markdown
+    page = events_markdown()
+    for event_class in EVENT_TYPES:
+        assert f"## {event_class.__name__}\n" in page
+    assert "| `reporter_phone` | string | no | **private** |" in page
