@@ -73,7 +73,9 @@ def _kind():
 
 
 def _at():
-    return fields.AwareDateTime(required=True)
+    return fields.AwareDateTime(required=True, error_messages={
+        "invalid_awareness": "not a timezone-aware time: give an ISO 8601 time with its offset, "
+                             "e.g. 2024-05-06T09:30:00+08:00"})
 
 
 def _day():
