@@ -88,6 +88,14 @@ def _inputs(ledger) -> tuple[InputCount, ...]:
     return counted + (InputCount("assessments", len(history), history),)
 
 
+def _ids(sources, shown: int = 5) -> str:
+    """The first few event ids (the Explanation's ``inputs`` keep all of them)."""
+    if not sources:
+        return ""
+    more = f", … +{len(sources) - shown} more" if len(sources) > shown else ""
+    return f"  [{', '.join(sources[:shown])}{more}]"
+
+
 def _component_lines(components, counts, median) -> list[str]:
     formulas = {}
     if counts is not None:
@@ -148,14 +156,14 @@ def _explain_quarter(worker_id, quarter, street, figure, ledgers) -> Explanation
     ledger = next((l for l in ledgers if l.quarter == quarter), None)
     award, pay = figure.award, figure.pay
     version = closed.policy_version
-    lines = _head(worker_id, quarter, street, version, closed.budget_fen is not None and "budget_neutral" or "standard")
+    lines = _head(worker_id, quarter, street, version, street.policies[version].mode.value)
     inputs = _inputs(ledger)
     if award is not None:
         lines.append(f"grid {award.grid}, post {award.post}, level {award.post_level}, "
                      f"{award.days_in_post} of {quarter.days} days in post")
     if inputs:
         lines.append("inputs:")
-        lines += [f"  {i.name}: {i.count}" + (f"  [{', '.join(i.sources)}]" if i.sources else "") for i in inputs]
+        lines += [f"  {i.name}: {i.count}" + _ids(i.sources) for i in inputs]
     if ledger is not None and ledger.current_assessment is not None:
         a = ledger.current_assessment
         lines.append(f"third-party score {a.score} by {a.assessor} ({a.assessment_id}"

@@ -115,11 +115,12 @@ class Office:
 
 
 def standard_policy(**changes):
-    return default_policy(STREET, "2026Q1", **changes)
+    changes.setdefault("effective_from", "2026Q1")
+    return default_policy(STREET, **changes)
 
 
 def budget_neutral_policy(**changes):
-    return default_policy(STREET, "2026Q1", mode=Mode.BUDGET_NEUTRAL, **changes)
+    return standard_policy(mode=Mode.BUDGET_NEUTRAL, **changes)
 
 
 def example_office(policy=None) -> Office:
