@@ -181,24 +181,20 @@ class BoundInbox:
 
     def apply(self, source: str, envelope: Envelope) -> str:
         """Apply ``envelope`` (and any earlier events of its stream not yet applied) once."""
+        missing: list[Envelope] = []
         for _ in range(self.provider.max_conflicts):
-            applied = tpool.execute(self._applied_version, source, envelope.stream_id)
-            if envelope.version <= applied:
-                return "duplicate"
-            missing: list[Envelope] = []
-            if envelope.version > applied + 1:
-                missing = self._fetch(source, envelope, applied)
             try:
-                tpool.execute(self._apply, source, applied, missing + [envelope])
+                outcome = tpool.execute(self._apply, source, missing, envelope)
             except (TrackingConflict, WrongExpectedVersion):
+                missing = []
                 continue  # another worker or replica got there first: look again
-            self.keeper.appended()
-            return "applied"
+            if isinstance(outcome, int):  # a gap after version ``outcome``: fetch it first
+                missing = self._fetch(source, envelope, outcome)
+                continue
+            if outcome == "applied":
+                self.keeper.appended()
+            return outcome
         raise TrackingConflict(f"{self.consumer} could not apply {source}/{envelope.stream_id}")
-
-    def _applied_version(self, source, stream_id):
-        with self.keeper.store.transaction() as tx:
-            return tx.applied_version(self.consumer, source, stream_id)
 
     def _fetch(self, source, envelope, applied) -> list[Envelope]:
         proxy = ServiceProxy(self.worker_ctx, source, self.provider.rpc_reply_listener)
@@ -210,22 +206,30 @@ class BoundInbox:
                 f"{envelope.stream_id}, expected {applied + 1}..{envelope.version - 1}")
         return missing
 
-    def _apply(self, source, applied, envelopes: list[Envelope]):
+    def _apply(self, source, missing: list[Envelope], envelope: Envelope):
+        """One transaction: check the inbox, run the reactions, move the inbox on.
+
+        Returns "applied" or "duplicate", or the applied version when events before this
+        one are missing (nothing is written then; the caller fetches them and comes back).
+        """
         reactions = self.provider.reactions.get(source, {})
         store, registry = self.keeper.store, self.keeper.registry
         with store.transaction() as tx:
-            if tx.applied_version(self.consumer, source, envelopes[0].stream_id) != applied:
-                raise TrackingConflict("moved on meanwhile")
-            for envelope in envelopes:
-                reaction = reactions.get(envelope.event_type)
+            applied = tx.applied_version(self.consumer, source, envelope.stream_id)
+            if envelope.version <= applied:
+                return "duplicate"
+            batch = [e for e in missing if e.version > applied] + [envelope]
+            if batch[0].version != applied + 1:
+                return applied
+            for event in batch:
+                reaction = reactions.get(event.event_type)
                 if reaction is None:
                     continue  # a type this service does not react to: only advance past it
                 uow = UnitOfWork(tx, registry, actor=Actor(self.consumer, "system"),
-                                 correlation_id=envelope.correlation_id,
-                                 causation_id=envelope.event_id)
-                reaction(uow, envelope)
-            tx.mark_applied(self.consumer, source, envelopes[-1].stream_id, applied,
-                            envelopes[-1].version)
+                                 correlation_id=event.correlation_id, causation_id=event.event_id)
+                reaction(uow, event)
+            tx.mark_applied(self.consumer, source, envelope.stream_id, applied, envelope.version)
+        return "applied"
 
 
 class Inbox(DependencyProvider):
