@@ -89,8 +89,7 @@ class Office:
                 record.post(*msg.data, source_event_id=msg.event_id)
             else:
                 record.leave_post(*msg.data, source_event_id=msg.event_id)
-            quarters = {s.start for s in record.stints}
-            touched = sorted({Quarter.of(d) for d in quarters})
+            touched = sorted(self.street.quarters)  # a posting can change any quarter's days
         else:
             ledger = self.ledgers.setdefault(key, Ledger(key))
             if msg.kind == "ticket":
