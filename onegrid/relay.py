@@ -17,6 +17,7 @@ import uuid
 from typing import Callable, Optional
 
 from .amqp import connect, declare_events_exchange, event_message, events_exchange
+from .envelope import Envelope
 from .store import EventStore
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ def _direct(fn, *args, **kwargs):
 class Relay:
     def __init__(self, store: EventStore, amqp_uri: str, service: str, *,
                  page_size: int = 1000, lease_ttl: float = 10.0, holder: Optional[str] = None,
-                 confirm_timeout: float = 30.0, blocking: Callable = _direct):
+                 confirm_timeout: float = 30.0, blocking: Callable = _direct,
+                 redact: Optional[Callable[[Envelope], Envelope]] = None):
         self.store = store
         self.amqp_uri = amqp_uri
         self.service = service
@@ -45,6 +47,7 @@ class Relay:
         self.holder = holder or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.confirm_timeout = confirm_timeout
         self.blocking = blocking  # runs store calls (eventlet's tpool.execute in a service)
+        self.redact = redact  # strips what must not leave the service (a reporter's phone)
         self._conn = None
         self._channel = None
         self._unconfirmed: set[int] = set()
@@ -107,6 +110,8 @@ class Relay:
             self._next_tag += len(page)
             self._unconfirmed, self._refused = set(range(first_tag, self._next_tag)), False
             for envelope in page:
+                if self.redact is not None:
+                    envelope = self.redact(envelope)
                 channel.basic_publish(event_message(self.service, envelope),
                                       exchange=self.exchange, routing_key=envelope.event_type)
             self._wait_for_confirms()

@@ -54,6 +54,7 @@ class StoreKeeper(SharedExtension):
         self.store: Optional[EventStore] = None
         self.registry = EventRegistry()
         self.projections: list[Projection] = []
+        self.redact: Optional[Callable[[Envelope], Envelope]] = None
         self.relay: Optional[Relay] = None
         self._running = False
         self._wakeups: list[_Wakeup] = []
@@ -68,7 +69,7 @@ class StoreKeeper(SharedExtension):
         if config.get("ONEGRID_RELAY", True) not in (False, "false", "0", 0):
             self.relay = Relay(self.store, cfg.amqp_uri(config), self.service,
                                lease_ttl=self.lease_ttl, holder=self.holder,
-                               blocking=tpool.execute)
+                               blocking=tpool.execute, redact=self._redact)
 
     def start(self):
         self._running = True
@@ -91,6 +92,9 @@ class StoreKeeper(SharedExtension):
 
     def kill(self):
         self.stop()
+
+    def _redact(self, envelope: Envelope) -> Envelope:
+        return self.redact(envelope) if self.redact is not None else envelope
 
     def _stopped(self):
         return not self._running
@@ -122,11 +126,14 @@ class StoreKeeper(SharedExtension):
                 eventlet.sleep(backoff)
                 backoff = min(backoff * 2, 30)
 
-    def register(self, registry: EventRegistry, projections: Iterable[Projection]):
+    def register(self, registry: EventRegistry, projections: Iterable[Projection],
+                 redact: Optional[Callable[[Envelope], Envelope]] = None):
         for spec in registry:
             self.registry.register(spec.event_type, spec.schema, version=spec.version,
                                    upcasters=spec.upcasters, event_class=spec.event_class)
         self.projections.extend(projections)
+        if redact is not None:
+            self.redact = redact
 
 
 class WorkerStore:
@@ -167,19 +174,29 @@ class WorkerStore:
     def read_log(self, after_position: int = 0, limit: int = 1000) -> list[Envelope]:
         return tpool.execute(self.store.read_all, after_position, limit)
 
+    def public(self, envelopes: Iterable[Envelope]) -> list[Envelope]:
+        """The envelopes as they may leave the service (private fields redacted)."""
+        return [self.keeper._redact(e) for e in envelopes]
+
 
 class Store(DependencyProvider):
-    """Declare on a service: ``store = Store(REGISTRY, projections=[...])``."""
+    """Declare on a service: ``store = Store(REGISTRY, projections=[...], redact=fn)``.
+
+    ``redact(envelope) -> envelope`` strips private fields from every event that leaves
+    the service: what the relay publishes and what ``read_stream``/``read_log`` return.
+    """
 
     keeper = StoreKeeper()
 
     def __init__(self, registry: Optional[EventRegistry] = None,
-                 projections: Iterable[Projection] = ()):
+                 projections: Iterable[Projection] = (),
+                 redact: Optional[Callable[[Envelope], Envelope]] = None):
         self._registry = registry or EventRegistry()
         self._projections = list(projections)
+        self._redact = redact
 
     def setup(self):
-        self.keeper.register(self._registry, self._projections)
+        self.keeper.register(self._registry, self._projections, self._redact)
 
     def get_dependency(self, worker_ctx):
         return WorkerStore(self.keeper, worker_ctx)
@@ -192,9 +209,10 @@ class EventLogRpc:
 
     @rpc
     def read_stream(self, stream_id, after_version=0, until_version=None):
-        return [e.to_message() for e in self.store.read_stream(stream_id, after_version, until_version)]
+        events = self.store.read_stream(stream_id, after_version, until_version)
+        return [e.to_message() for e in self.store.public(events)]
 
     @rpc
     def read_log(self, after_position=0, limit=1000):
         limit = max(1, min(int(limit), 5000))
-        return [e.to_message() for e in self.store.read_log(int(after_position), limit)]
+        return [e.to_message() for e in self.store.public(self.store.read_log(int(after_position), limit))]

@@ -1,0 +1,187 @@
+"""The ``onegrid`` command: run a node, replay projections, handle dead letters, benchmark.
+
+Services add their own commands (``seed``, ``report`` …) by exposing a list ``COMMANDS`` of
+click commands in ``services/<name>/cli.py``.
+"""
+import warnings
+
+warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()  # before anything imports socket: nameko needs a green stdlib
+
+import importlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+
+import click  # noqa: E402
+
+from . import config as cfg  # noqa: E402
+
+SERVICES = ("tickets", "grid", "performance", "orgs")
+
+
+def _env_config() -> dict:
+    return {k: v for k, v in os.environ.items()}
+
+
+@click.group()
+def main():
+    """OneGrid (一张网): event-sourced community governance services."""
+
+
+def service_classes(names=SERVICES) -> list:
+    """The nameko service classes that exist: ``SERVICE`` in ``services/<name>/service.py``."""
+    found = []
+    for name in names:
+        try:
+            module = importlib.import_module(f"services.{name}.service")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"services.{name}.service":
+                raise
+            continue
+        found.append(module.SERVICE)
+    return found
+
+
+@main.command()
+@click.option("--service", "names", multiple=True, type=click.Choice(SERVICES),
+              help="run only these services (default: all)")
+def node(names):
+    """Run a whole node in one process: every service (and the gateway when it exists)."""
+    from nameko.runners import ServiceRunner
+
+    config = {k: v for k, v in _env_config().items()}
+    config.setdefault("AMQP_URI", cfg.amqp_uri())
+    classes = service_classes(names or SERVICES)
+    if not classes:
+        raise click.ClickException("no services to run")
+    runner = ServiceRunner(config)
+    for cls in classes:
+        runner.add_service(cls)
+    click.echo(f"node {cfg.node_id()}: running {', '.join(c.name for c in classes)} "
+               f"on {cfg.amqp_uri()} (data in {cfg.data_dir().resolve()}); Ctrl-C stops")
+    runner.start()
+    try:
+        runner.wait()
+    except KeyboardInterrupt:
+        runner.stop()
+
+
+@main.command()
+@click.argument("service", type=click.Choice(SERVICES))
+@click.argument("projection", required=False)
+@click.option("--page-size", default=5000, show_default=True)
+def replay(service, projection, page_size):
+    """Drop a service's read models (or one of them) and rebuild them from its log."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .projections import replay as replay_projection
+
+    try:
+        module = importlib.import_module(f"services.{service}.projections")
+    except ModuleNotFoundError:
+        raise click.ClickException(f"{service} has no projections yet") from None
+    projections = list(module.PROJECTIONS)
+    if projection:
+        projections = [p for p in projections if p.name == projection]
+        if not projections:
+            names = ", ".join(p.name for p in module.PROJECTIONS)
+            raise click.ClickException(f"{service} has no projection {projection!r}; it has: {names}")
+    store = cfg.open_service_store(service, _env_config())
+    total = store.last_position()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]:>10} ev/s"), TimeRemainingColumn()) as progress:
+        for p in projections:
+            task = progress.add_task(f"{service}.{p.name}", total=total, rate="")
+            started = time.monotonic()
+
+            def advance(n, task=task, started=started):
+                progress.advance(task, n)
+                done = progress.tasks[task].completed
+                elapsed = max(time.monotonic() - started, 1e-9)
+                progress.update(task, rate=f"{done / elapsed:,.0f}")
+
+            replay_projection(store, p, page_size=page_size, progress=advance)
+    store.close()
+
+
+@main.group()
+def dlq():
+    """List and replay a service's dead-lettered events."""
+
+
+@dlq.command("list")
+@click.argument("service")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def dlq_list(service, as_json):
+    """Show the dead letters of SERVICE without taking them off the queue."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .runtime.consume import DeadLetters
+
+    letters = DeadLetters(cfg.amqp_uri(_env_config()), service).list()
+    if as_json:
+        click.echo(json.dumps(letters, indent=2))
+        return
+    table = Table(title=f"{service}.dead-letters ({len(letters)})")
+    for column in ("event_id", "event_type", "stream_id", "version", "attempts", "failed_at", "error"):
+        table.add_column(column)
+    for letter in letters:
+        table.add_row(*(str(letter[c]) for c in ("event_id", "event_type", "stream_id",
+                                                 "version", "attempts", "failed_at", "error")))
+    Console().print(table)
+
+
+@dlq.command("replay")
+@click.argument("service")
+@click.option("--event-id", "event_ids", multiple=True, help="replay only these (default: all)")
+def dlq_replay(service, event_ids):
+    """Send SERVICE's dead letters back to the queues they failed on."""
+    from .runtime.consume import DeadLetters
+
+    count = DeadLetters(cfg.amqp_uri(_env_config()), service).replay(event_ids or None)
+    click.echo(f"replayed {count} dead letter(s) of {service}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@click.option("--quick", is_flag=True, help="a smaller run, under a minute")
+def bench(name, as_json, quick):
+    """Run a benchmark (kernel, tickets, grid) and print what it measured."""
+    try:
+        module = importlib.import_module(f"benchmarks.{name}")
+    except ModuleNotFoundError:
+        raise click.ClickException(f"no benchmark named {name!r}") from None
+    results = module.run(quick=quick, log=(lambda *_: None) if as_json else click.echo)
+    if as_json:
+        click.echo(json.dumps(results))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"onegrid bench {name}{' --quick' if quick else ''}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in results.items():
+        table.add_row(key, f"{value:,.1f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+
+
+def _add_service_commands():
+    for service in SERVICES:
+        try:
+            module = importlib.import_module(f"services.{service}.cli")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"services.{service}.cli":
+                raise
+            continue
+        for command in getattr(module, "COMMANDS", ()):
+            main.add_command(command)
+
+
+_add_service_commands()
