@@ -242,6 +242,12 @@ class PayAdjusted(DomainEvent):
     reason: str
 
 
+__all__ = [
+    "TICKET_OUTCOMES", "EVENTS", "WorkerPosted", "WorkerLeftPost", "TicketCredited",
+    "PatrolCredited", "AssessmentRecorded", "PolicySet", "QuarterClosed", "QuarterlyGradeAwarded",
+    "QuarterlyPayComputed", "YearClosed", "AnnualGradeAwarded", "AnnualPayComputed", "PayAdjusted",
+]
+
 EVENTS = (
     WorkerPosted, WorkerLeftPost, TicketCredited, PatrolCredited, AssessmentRecorded,
     PolicySet, QuarterClosed, QuarterlyGradeAwarded, QuarterlyPayComputed,
