@@ -29,7 +29,9 @@ from nameko.containers import ContainerBeingKilled
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import ReplyListener, ServiceProxy
+import eventlet
 from eventlet import tpool
+from eventlet.event import Event
 from eventlet.semaphore import Semaphore
 
 from .. import config as cfg
@@ -37,11 +39,14 @@ from ..amqp import events_exchange
 from ..envelope import Actor, Envelope
 from ..store import StoreError, TrackingConflict, WrongExpectedVersion
 from ..uow import UnitOfWork
-from .store import StoreKeeper
+from .store import StoreKeeper, _Wakeup
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0)
+#: how long to wait for an earlier event of the stream that another worker is applying,
+#: before fetching it from the source's log instead
+GAP_PATIENCE = (0.01, 0.03, 0.1)
 ATTEMPTS = "x-onegrid-attempts"
 
 
@@ -176,25 +181,28 @@ class BoundInbox:
     def __init__(self, provider: "Inbox", worker_ctx):
         self.provider = provider
         self.worker_ctx = worker_ctx
-        self.keeper = provider.keeper
-        self.consumer = provider.container.service_name
 
     def apply(self, source: str, envelope: Envelope) -> str:
         """Apply ``envelope`` (and any earlier events of its stream not yet applied) once."""
         missing: list[Envelope] = []
+        waited = 0
         for _ in range(self.provider.max_conflicts):
             try:
-                outcome = tpool.execute(self._apply, source, missing, envelope)
+                outcome = self.provider.submit(source, missing, envelope)
             except (TrackingConflict, WrongExpectedVersion):
                 missing = []
-                continue  # another worker or replica got there first: look again
-            if isinstance(outcome, int):  # a gap after version ``outcome``: fetch it first
+                continue  # another replica got there first: look again
+            if isinstance(outcome, int):  # a gap after version ``outcome``
+                if waited < len(GAP_PATIENCE):
+                    # the missing event is most likely in another worker's hands right now
+                    eventlet.sleep(GAP_PATIENCE[waited])
+                    waited += 1
+                    continue
                 missing = self._fetch(source, envelope, outcome)
                 continue
-            if outcome == "applied":
-                self.keeper.appended()
             return outcome
-        raise TrackingConflict(f"{self.consumer} could not apply {source}/{envelope.stream_id}")
+        raise TrackingConflict(f"{self.provider.consumer} could not apply "
+                               f"{source}/{envelope.stream_id}")
 
     def _fetch(self, source, envelope, applied) -> list[Envelope]:
         proxy = ServiceProxy(self.worker_ctx, source, self.provider.rpc_reply_listener)
@@ -206,44 +214,108 @@ class BoundInbox:
                 f"{envelope.stream_id}, expected {applied + 1}..{envelope.version - 1}")
         return missing
 
-    def _apply(self, source, missing: list[Envelope], envelope: Envelope):
-        """One transaction: check the inbox, run the reactions, move the inbox on.
-
-        Returns "applied" or "duplicate", or the applied version when events before this
-        one are missing (nothing is written then; the caller fetches them and comes back).
-        """
-        reactions = self.provider.reactions.get(source, {})
-        store, registry = self.keeper.store, self.keeper.registry
-        with store.transaction() as tx:
-            applied = tx.applied_version(self.consumer, source, envelope.stream_id)
-            if envelope.version <= applied:
-                return "duplicate"
-            batch = [e for e in missing if e.version > applied] + [envelope]
-            if batch[0].version != applied + 1:
-                return applied
-            for event in batch:
-                reaction = reactions.get(event.event_type)
-                if reaction is None:
-                    continue  # a type this service does not react to: only advance past it
-                uow = UnitOfWork(tx, registry, actor=Actor(self.consumer, "system"),
-                                 correlation_id=event.correlation_id, causation_id=event.event_id)
-                reaction(uow, event)
-            tx.mark_applied(self.consumer, source, envelope.stream_id, applied, envelope.version)
-        return "applied"
-
 
 class Inbox(DependencyProvider):
-    """Declare on a service: ``inbox = Inbox({"tickets": {"TicketOpened": on_opened}})``."""
+    """Declare on a service: ``inbox = Inbox({"tickets": {"TicketOpened": on_opened}})``.
+
+    Workers hand their events to one committer per container, which applies whatever has
+    queued up in a single transaction, each event inside its own savepoint: one commit (one
+    fsync) for many events, and a failing reaction undoes only its own event.
+    """
 
     keeper = StoreKeeper()
     rpc_reply_listener = ReplyListener()
 
-    def __init__(self, reactions: dict[str, dict[str, Reaction]], max_conflicts: int = 20):
+    def __init__(self, reactions: dict[str, dict[str, Reaction]], max_conflicts: int = 20,
+                 max_batch: int = 200):
         self.reactions = reactions
         self.max_conflicts = max_conflicts
+        self.max_batch = max_batch
+
+    def setup(self):
+        self.consumer = self.container.service_name
+        self._pending: list = []
+        self._wake = _Wakeup()
+        self._running = False
+
+    def start(self):
+        self._running = True
+        self.container.spawn_managed_thread(self._commit_loop,
+                                            identifier=f"{self.consumer}.inbox")
+
+    def stop(self):
+        self._running = False
+        self._wake.set()
+
+    def kill(self):
+        self.stop()
 
     def get_dependency(self, worker_ctx):
         return BoundInbox(self, worker_ctx)
+
+    def submit(self, source: str, missing: list[Envelope], envelope: Envelope):
+        """Queue one event for the next commit and wait for its outcome."""
+        done = Event()
+        self._pending.append((source, missing, envelope, done))
+        self._wake.set()
+        return done.wait()
+
+    def _commit_loop(self):
+        while self._running or self._pending:
+            if not self._pending:
+                self._wake.wait(0.5)
+                continue
+            batch = self._pending[:self.max_batch]
+            del self._pending[:len(batch)]
+            # events of one stream in version order, so a batch fills its own gaps
+            batch.sort(key=lambda item: (item[0], item[2].stream_id, item[2].version))
+            try:
+                outcomes = tpool.execute(self._apply_batch, batch)
+            except BaseException as failed:  # the commit itself failed: nothing was applied
+                for *_, done in batch:
+                    done.send_exception(failed)
+                continue
+            for (*_, done), outcome in zip(batch, outcomes):
+                if isinstance(outcome, BaseException):
+                    done.send_exception(outcome)
+                else:
+                    done.send(outcome)
+            if "applied" in outcomes:
+                self.keeper.appended()
+
+    def _apply_batch(self, batch) -> list:
+        outcomes = []
+        with self.keeper.store.transaction() as tx:
+            for source, missing, envelope, _ in batch:
+                try:
+                    with tx.savepoint():
+                        outcomes.append(self._apply_one(tx, source, missing, envelope))
+                except Exception as failed:
+                    outcomes.append(failed)
+        return outcomes
+
+    def _apply_one(self, tx, source, missing: list[Envelope], envelope: Envelope):
+        """Check the inbox, run the reactions, move the inbox on.
+
+        Returns "applied" or "duplicate", or the applied version when events before this
+        one are missing (nothing is written then; the worker fetches them and comes back).
+        """
+        applied = tx.applied_version(self.consumer, source, envelope.stream_id)
+        if envelope.version <= applied:
+            return "duplicate"
+        events = [e for e in missing if e.version > applied] + [envelope]
+        if events[0].version != applied + 1:
+            return applied
+        reactions, registry = self.reactions.get(source, {}), self.keeper.registry
+        for event in events:
+            reaction = reactions.get(event.event_type)
+            if reaction is None:
+                continue  # a type this service does not react to: only advance past it
+            uow = UnitOfWork(tx, registry, actor=Actor(self.consumer, "system"),
+                             correlation_id=event.correlation_id, causation_id=event.event_id)
+            reaction(uow, event)
+        tx.mark_applied(self.consumer, source, envelope.stream_id, applied, envelope.version)
+        return "applied"
 
 
 class DeadLetters:

@@ -62,6 +62,10 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     def set_position(self, name: str, position: int) -> None: ...
 
+    @abc.abstractmethod
+    def savepoint(self) -> contextlib.AbstractContextManager[None]:
+        """A nested scope: an error inside undoes only what was written inside."""
+
 
 class EventStore(abc.ABC):
     """A service's event store. Non-transactional calls each run in their own transaction."""

@@ -60,6 +60,15 @@ class _MemoryTransaction(Transaction):
     def set_position(self, name, position):
         self._positions[name] = position
 
+    @contextlib.contextmanager
+    def savepoint(self):
+        saved = (list(self._events), dict(self._tracking), dict(self._positions))
+        try:
+            yield
+        except BaseException:
+            self._events, self._tracking, self._positions = saved
+            raise
+
     def _commit(self):
         store = self._store
         for key, version in self._tracking.items():

@@ -174,6 +174,11 @@ class _SqlTransaction(Transaction):
         if moved.rowcount != 1:
             raise TrackingConflict(f"{consumer} already moved past {source}/{stream_id}@{previous}")
 
+    @contextlib.contextmanager
+    def savepoint(self):
+        with self.connection.begin_nested():
+            yield
+
     def get_position(self, name):
         t = self._store.positions
         found = self.connection.execute(sa.select(t.c.position).where(t.c.name == name)).scalar()

@@ -155,3 +155,20 @@ def test_concurrent_appends_to_one_stream_let_exactly_one_win(store):
         t.join()
     assert sorted(outcomes) == ["conflict"] * 3 + ["ok"]
     assert [e.version for e in store.read_stream("t-1")] == [1, 2]
+
+
+def test_a_savepoint_undoes_only_what_was_written_inside_it(store):
+    with store.transaction() as tx:
+        tx.append("t-1", 0, opened(1))
+        tx.mark_applied("grid", "tickets", "t-1", 0, 1)
+        with pytest.raises(RuntimeError):
+            with tx.savepoint():
+                tx.append("t-2", 0, opened(1))
+                tx.mark_applied("grid", "tickets", "t-1", 1, 2)
+                tx.set_position("relay", 3)
+                raise RuntimeError("one reaction failed")
+        tx.append("t-3", 0, opened(1))
+    assert [e.stream_id for e in store.iter_all()] == ["t-1", "t-3"]
+    with store.transaction() as tx:
+        assert tx.applied_version("grid", "tickets", "t-1") == 1
+        assert tx.get_position("relay") == 0

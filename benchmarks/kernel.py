@@ -1,0 +1,211 @@
+"""``onegrid bench kernel``: what the event-sourcing kernel sustains on this machine.
+
+Every figure is measured in this run; nothing is asserted. Figures are events per second
+unless named otherwise.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import sqlalchemy as sa
+
+from onegrid import config as cfg
+from onegrid.envelope import NewEvent
+from onegrid.relay import Relay
+from onegrid.store.sql import SqlEventStore
+
+PAYLOAD = {"title": "water leak in stairwell 3", "category": "housing.leak", "street": "shazhou"}
+
+
+def _events(n):
+    return [NewEvent("Noted", dict(PAYLOAD, n=i)) for i in range(n)]
+
+
+def bench_append(store, n, batch):
+    """n events, ``batch`` per transaction, each transaction on its own stream."""
+    started = time.perf_counter()
+    for i in range(n // batch):
+        store.append(f"s-{uuid.uuid4().hex}", 0, _events(batch))
+    return n / (time.perf_counter() - started)
+
+
+def _sqlite(tmp, name, **options):
+    return SqlEventStore(f"sqlite:///{tmp}/{name}.sqlite", node_id="bench", **options)
+
+
+def _bound_queue(amqp_uri, service):
+    """A durable queue bound to everything ``service`` publishes, as a consumer would have."""
+    from kombu import Connection, Exchange, Queue
+
+    exchange = Exchange(f"{service}.events", type="topic", durable=True, auto_delete=False)
+    queue = Queue(f"bench-{service}", exchange=exchange, routing_key="#", durable=True)
+    with Connection(amqp_uri) as conn:
+        queue(conn.default_channel).declare()
+    return queue
+
+
+def _delete_queue(amqp_uri, queue):
+    from kombu import Connection
+
+    with Connection(amqp_uri) as conn:
+        queue(conn.default_channel).delete()
+
+
+def bench_relay(tmp, amqp_uri, n):
+    store = _sqlite(tmp, "relay")
+    for start in range(0, n, 1000):
+        store.append_batch([(f"s-{start + i}", 0, _events(1)) for i in range(min(1000, n - start))])
+    service = f"benchrelay{uuid.uuid4().hex[:6]}"
+    queue = _bound_queue(amqp_uri, service)
+    relay = Relay(store, amqp_uri, service, page_size=1000)
+    started = time.perf_counter()
+    published = relay.drain()
+    rate = published / (time.perf_counter() - started)
+    relay.close()
+    _delete_queue(amqp_uri, queue)
+    store.close()
+    return rate
+
+
+def bench_nameko_dispatch(tmp, amqp_uri, n):
+    """The baseline: the same events through nameko's EventDispatcher, default confirms."""
+    from nameko.standalone.events import event_dispatcher
+
+    store = _sqlite(tmp, "dispatch")
+    for start in range(0, n, 1000):
+        store.append_batch([(f"s-{start + i}", 0, _events(1)) for i in range(min(1000, n - start))])
+    envelopes = list(store.iter_all())
+    service = f"benchdispatch{uuid.uuid4().hex[:6]}"
+    queue = _bound_queue(amqp_uri, service)
+    dispatch = event_dispatcher({"AMQP_URI": amqp_uri})
+    started = time.perf_counter()
+    for envelope in envelopes:
+        dispatch(service, envelope.event_type, envelope.to_message())
+    rate = len(envelopes) / (time.perf_counter() - started)
+    _delete_queue(amqp_uri, queue)
+    store.close()
+    return rate
+
+
+def bench_end_to_end(tmp, amqp_uri, n, log):
+    """Append in a service's store → its relay → another service's idempotent commit."""
+    import eventlet
+    from onegrid.runtime import EventLogRpc, Inbox, Store, consume
+    from onegrid.testing import running
+
+    source_name = f"e2esrc{uuid.uuid4().hex[:6]}"
+    sink_name = f"e2esink{uuid.uuid4().hex[:6]}"
+    counts = sa.Table("counts", sa.MetaData(), sa.Column("stream_id", sa.String(64), primary_key=True),
+                      sa.Column("n", sa.Integer, nullable=False))
+
+    def count(uow, event):
+        conn = uow.connection
+        if conn.execute(counts.update().where(counts.c.stream_id == event.stream_id)
+                        .values(n=counts.c.n + 1)).rowcount == 0:
+            conn.execute(counts.insert().values(stream_id=event.stream_id, n=1))
+
+    class Source(EventLogRpc):
+        name = source_name
+        store = Store()
+
+    class Sink:
+        name = sink_name
+        store = Store()
+        inbox = Inbox({source_name: {"Noted": count}})
+
+        @consume(source_name, ["Noted"])
+        def on_event(self, event):
+            self.inbox.apply(source_name, event)
+
+    config = {"AMQP_URI": amqp_uri, "ONEGRID_POLL_SECONDS": 0.01, "max_workers": 100,
+              f"{source_name.upper()}_DATABASE_URL": f"sqlite:///{tmp}/{source_name}.sqlite",
+              f"{sink_name.upper()}_DATABASE_URL": f"sqlite:///{tmp}/{sink_name}.sqlite"}
+    streams = max(n // 10, 1)
+    with running(Source, Sink, config=config) as containers:
+        def keeper(container):
+            return next(e for e in container.shared_extensions.values() if hasattr(e, "relay"))
+
+        source, sink_store = keeper(containers[0]), keeper(containers[1]).store
+        counts.create(sink_store.engine, checkfirst=True)
+        started = time.perf_counter()
+        for start in range(0, n, 100):
+            # one event on each of 100 streams per transaction, as 100 commands would
+            batch = [(f"s-{(start + i) % streams}", (start + i) // streams, _events(1))
+                     for i in range(min(100, n - start))]
+            eventlet.tpool.execute(source.store.append_batch, batch)
+            source.appended()
+        applied = 0
+        while applied < n:
+            eventlet.sleep(0.05)
+            with sink_store.reading() as conn:
+                applied = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(counts.c.n), 0))).scalar()
+            if time.perf_counter() - started > 600:
+                raise RuntimeError(f"end-to-end stalled at {applied} of {n}")
+        return n / (time.perf_counter() - started)
+
+
+def make_replay_log(path, n):
+    """A SQLite log of ``n`` events over ``n / 100`` streams, written in big transactions."""
+    store = SqlEventStore(f"sqlite:///{path}", node_id="bench", sqlite_synchronous="OFF")
+    streams = max(n // 100, 1)
+    per_tx = 20_000
+    for start in range(0, n, per_tx):
+        rows = min(per_tx, n - start)
+        with store.transaction() as tx:
+            # each transaction appends one event to each of ``rows`` consecutive streams
+            for i in range(start, start + rows, streams):
+                for s in range(min(streams, start + rows - i)):
+                    tx.append(f"s-{s}", i // streams, _events(1))
+    store.close()
+
+
+def replay_in_subprocess(path, log):
+    """Replay in a fresh process so its peak RSS is the replay's own."""
+    out = subprocess.run([sys.executable, "-m", "benchmarks.replay_worker", path],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(quick: bool = False, log=print) -> dict:
+    amqp_uri = cfg.amqp_uri()
+    database_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    n_append = 1000 if quick else 5000
+    n_publish = 5000 if quick else 20000
+    n_e2e = 2000 if quick else 10000
+    n_replay = 100_000 if quick else 1_000_000
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="onegrid-bench-") as tmp:
+        log(f"append: {n_append} events to SQLite and PostgreSQL")
+        s = _sqlite(tmp, "append")
+        results["append_sqlite"] = bench_append(s, n_append, 1)
+        results["append_sqlite_batch100"] = bench_append(s, n_append * 10, 100)
+        s.close()
+        pg = SqlEventStore(database_url, node_id="bench", prefix=f"bench{uuid.uuid4().hex[:6]}_")
+        try:
+            results["append_postgres"] = bench_append(pg, n_append, 1)
+            results["append_postgres_batch100"] = bench_append(pg, n_append * 10, 100)
+        finally:
+            pg.drop_all()
+            pg.close()
+        log(f"relay and nameko's dispatcher: {n_publish} events each")
+        results["relay"] = bench_relay(tmp, amqp_uri, n_publish)
+        results["nameko_dispatch"] = bench_nameko_dispatch(tmp, amqp_uri, n_publish)
+        results["relay_vs_nameko_dispatch"] = results["relay"] / results["nameko_dispatch"]
+        log(f"end to end: {n_e2e} events")
+        results["end_to_end"] = bench_end_to_end(tmp, amqp_uri, n_e2e, log)
+        log(f"replay: writing {n_replay:,} events")
+        path = f"{tmp}/replay.sqlite"
+        make_replay_log(path, n_replay)
+        log("replay: rebuilding a projection in a fresh process")
+        replayed = replay_in_subprocess(path, log)
+        results["replay"] = replayed["rate"]
+        results["replay_events"] = replayed["events"]
+        results["replay_peak_rss_mb"] = replayed["peak_rss_mb"]
+    return results
