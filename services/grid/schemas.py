@@ -314,6 +314,10 @@ class ProblemReportedSchema(Schema):
     description = _text()
     lat = _lat()
     lng = _lng()
+    community_code = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "the grid's community, so a ticket can be opened from this event alone"})
+    street_code = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "the grid's street office"})
 
 
 class DispatchDecidedSchema(Schema):
@@ -327,6 +331,9 @@ class DispatchDecidedSchema(Schema):
     step = _code()
     reason = _text()
     rule_version = fields.Integer(required=True, strict=True)
+    trigger = fields.String(load_default="opened", validate=validate.OneOf(ev.DISPATCH_TRIGGERS),
+                            metadata={"description": "what asked for the decision: opened, "
+                                      "returned, worker_on_leave or worker_left"})
 
 
 EVENT_SCHEMAS: dict[type, type[Schema]] = {

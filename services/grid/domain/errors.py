@@ -88,3 +88,20 @@ class PatrolAlreadyFinished(GridError):
 
 class InvalidDecision(GridError):
     code = "invalid_decision"
+
+
+class InvalidInput(GridError):
+    """A command's input failed its schema; ``errors`` maps each bad field to its reasons."""
+
+    code = "invalid_input"
+
+    def __init__(self, errors: dict):
+        self.errors = errors
+        parts = []
+        for field, reasons in sorted(errors.items()):
+            if isinstance(reasons, dict):
+                reasons = [f"{k}: {v}" for k, v in reasons.items()]
+            elif not isinstance(reasons, (list, tuple)):
+                reasons = [reasons]
+            parts.append(f"{field}: {' '.join(str(r) for r in reasons)}")
+        super().__init__("invalid input: " + "; ".join(parts))

@@ -185,6 +185,8 @@ class ProblemReported(DomainEvent):
     description: str
     lat: float
     lng: float
+    community_code: Optional[str] = None  # the grid's community and street, so the tickets
+    street_code: Optional[str] = None     # service can open the ticket from this event alone
 
 
 # --- dispatch ----------------------------------------------------------------------------------
@@ -207,7 +209,11 @@ class DispatchDecided(DomainEvent):
     step: str
     reason: str
     rule_version: int
+    #: what asked for it: opened, returned, worker_on_leave or worker_left
+    trigger: str = "opened"
 
+
+DISPATCH_TRIGGERS = ("opened", "returned", "worker_on_leave", "worker_left")
 
 ALL_EVENTS = (
     StreetRegistered, CommunityRegistered, GridDrawn, CommunityGridDesignated,

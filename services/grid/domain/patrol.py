@@ -70,7 +70,9 @@ class Patrol(Aggregate):
                                     bool(outside_grid)))
 
     def report_problem(self, problem_id: str, at: dt.datetime, category_code: str,
-                       description: str, lat: float, lng: float) -> None:
+                       description: str, lat: float, lng: float, *,
+                       community_code: Optional[str] = None,
+                       street_code: Optional[str] = None) -> None:
         """Report a problem found on this patrol (a ticket with channel ``patrol`` follows)."""
         self._require_running()
         _check_aware(at)
@@ -78,7 +80,8 @@ class Patrol(Aggregate):
         if problem_id in self.problems:
             return  # the same report sent twice changes nothing
         self._record(ProblemReported(problem_id, self.id, self.grid_code, self.worker_id, at,
-                                     category_code, description, lat, lng))
+                                     category_code, description, lat, lng, community_code,
+                                     street_code))
 
     def _require_running(self) -> None:
         if not self.started:
