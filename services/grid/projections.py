@@ -28,7 +28,16 @@ def _json(value) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-class MapProjection(Projection):
+class _GridProjection(Projection):
+    def create(self, engine) -> None:
+        """Create the tables under SQLite's write lock, so replicas starting together don't deadlock."""
+        with engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                self.metadata.create_all(conn)
+
+
+class MapProjection(_GridProjection):
     event_types = MAP_EVENTS
 
     def __init__(self, tables: GridTables):
@@ -100,7 +109,7 @@ class MapProjection(Projection):
                      .values(**{column: worker_id}))
 
 
-class PatrolProjection(Projection):
+class PatrolProjection(_GridProjection):
     event_types = PATROL_EVENTS
 
     def __init__(self, tables: GridTables):
@@ -128,10 +137,33 @@ class PatrolProjection(Projection):
                                                   window=p["window"]))
 
 
+class TicketsTable(_GridProjection):
+    """Not a fold: it only creates the inbox's ``tickets`` table when the service starts.
+
+    That table is written by the dispatch reactions in the inbox's transactions, so a replay
+    must never drop it (``drop`` does nothing) and there is nothing to fold.
+    """
+
+    event_types = frozenset()
+
+    def __init__(self, tables: GridTables):
+        self.name = f"{tables.prefix}tickets"
+        self.metadata = tables.consumer
+
+    def apply(self, conn, envelope) -> None:  # pragma: no cover - no event types
+        pass
+
+    def apply_page(self, conn, envelopes) -> None:
+        pass
+
+    def drop(self, engine) -> None:
+        pass
+
+
 def make_projections(prefix: str = "grid_") -> list[Projection]:
     """The grid's projections over tables named with ``prefix``."""
     tables = make_tables(prefix)
-    return [MapProjection(tables), PatrolProjection(tables)]
+    return [MapProjection(tables), PatrolProjection(tables), TicketsTable(tables)]
 
 
 PROJECTIONS = make_projections()

@@ -54,18 +54,10 @@ def _actor(actor: Optional[dict]) -> Actor:
 
 
 class GridParts(DependencyProvider):
-    """Hands workers the read-model tables, the district view and the dispatcher."""
+    """Hands workers the dispatcher (read-model tables, district view, rule, schedule)."""
 
     def __init__(self, dispatcher: h.Dispatcher):
         self.dispatcher = dispatcher
-
-    def start(self):
-        # the tickets table is the inbox's own state (not a projection): make sure it exists
-        keeper = next(e for e in self.container.shared_extensions.values()
-                      if hasattr(e, "relay") and hasattr(e, "projections"))
-        self.dispatcher.tables.consumer.create_all(keeper.store.engine)
-        for projection in keeper.projections:
-            projection.create(keeper.store.engine)
 
     def get_dependency(self, worker_ctx):
         return self.dispatcher
