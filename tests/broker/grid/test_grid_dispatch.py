@@ -7,7 +7,7 @@ import pytest
 
 from onegrid.testing import rpc_client, running, wait_until
 from services.grid.seed import generate_district
-from .support import (CST, FakeTickets, decisions, grid_config, make_grid, queue_depth, seeded,
+from services.grid.testing import (CST, FakeTickets, decisions, grid_config, make_grid, queue_depth, seeded,
                       square, ticket_opened)
 
 pytestmark = pytest.mark.broker

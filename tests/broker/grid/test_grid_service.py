@@ -6,7 +6,7 @@ from nameko.exceptions import RemoteError
 
 from onegrid import config as cfg
 from onegrid.testing import rpc_client, running, wait_until
-from .support import CST, grid_config, make_grid, seeded, square
+from services.grid.testing import CST, grid_config, make_grid, seeded, square
 
 pytestmark = pytest.mark.broker
 

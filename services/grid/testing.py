@@ -1,4 +1,4 @@
-"""Builders shared by the grid service's broker tests."""
+"""Builders for tests of the grid service against a real broker (fake tickets log, seeding)."""
 from __future__ import annotations
 
 import datetime as dt
