@@ -95,9 +95,13 @@ def bench_nameko_dispatch(tmp, amqp_uri, n):
 
 
 def bench_end_to_end(tmp, amqp_uri, n, log):
-    """Append in a service's store → its relay → another service's idempotent commit."""
+    """Append in one service's store → its relay → another service's idempotent commit.
+
+    The source runs in its own process (benchmarks/e2e_source.py), as it would in a node;
+    the consuming service runs here.
+    """
     import eventlet
-    from onegrid.runtime import EventLogRpc, Inbox, Store, consume
+    from onegrid.runtime import Inbox, Store, consume
     from onegrid.testing import running
 
     source_name = f"e2esrc{uuid.uuid4().hex[:6]}"
@@ -111,10 +115,6 @@ def bench_end_to_end(tmp, amqp_uri, n, log):
                         .values(n=counts.c.n + 1)).rowcount == 0:
             conn.execute(counts.insert().values(stream_id=event.stream_id, n=1))
 
-    class Source(EventLogRpc):
-        name = source_name
-        store = Store()
-
     class Sink:
         name = sink_name
         store = Store()
@@ -124,31 +124,38 @@ def bench_end_to_end(tmp, amqp_uri, n, log):
         def on_event(self, event):
             self.inbox.apply(source_name, event)
 
-    config = {"AMQP_URI": amqp_uri, "ONEGRID_POLL_SECONDS": 0.01, "max_workers": 100,
-              f"{source_name.upper()}_DATABASE_URL": f"sqlite:///{tmp}/{source_name}.sqlite",
+    config = {"AMQP_URI": amqp_uri, "max_workers": 200,
               f"{sink_name.upper()}_DATABASE_URL": f"sqlite:///{tmp}/{sink_name}.sqlite"}
     streams = max(n // 10, 1)
-    with running(Source, Sink, config=config) as containers:
-        def keeper(container):
-            return next(e for e in container.shared_extensions.values() if hasattr(e, "relay"))
-
-        source, sink_store = keeper(containers[0]), keeper(containers[1]).store
-        counts.create(sink_store.engine, checkfirst=True)
-        started = time.perf_counter()
-        for start in range(0, n, 100):
-            # one event on each of 100 streams per transaction, as 100 commands would
-            batch = [(f"s-{(start + i) % streams}", (start + i) // streams, _events(1))
-                     for i in range(min(100, n - start))]
-            eventlet.tpool.execute(source.store.append_batch, batch)
-            source.appended()
-        applied = 0
-        while applied < n:
-            eventlet.sleep(0.05)
-            with sink_store.reading() as conn:
-                applied = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(counts.c.n), 0))).scalar()
-            if time.perf_counter() - started > 600:
-                raise RuntimeError(f"end-to-end stalled at {applied} of {n}")
-        return n / (time.perf_counter() - started)
+    source = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.e2e_source", source_name,
+         f"sqlite:///{tmp}/{source_name}.sqlite", str(n), str(streams)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, AMQP_URI=amqp_uri))
+    try:
+        with running(Sink, config=config) as containers:
+            keeper = next(e for e in containers[0].shared_extensions.values() if hasattr(e, "relay"))
+            counts.create(keeper.store.engine, checkfirst=True)
+            if eventlet.tpool.execute(source.stdout.readline).strip() != "ready":
+                raise RuntimeError("the source service did not start")
+            started = time.perf_counter()
+            source.stdin.write("go\n")
+            source.stdin.flush()
+            applied = 0
+            while applied < n:
+                eventlet.sleep(0.02)
+                with keeper.store.reading() as conn:
+                    applied = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(counts.c.n), 0))).scalar()
+                if time.perf_counter() - started > 600:
+                    raise RuntimeError(f"end-to-end stalled at {applied} of {n}")
+            return n / (time.perf_counter() - started)
+    finally:
+        try:
+            source.stdin.write("stop\n")
+            source.stdin.flush()
+        except OSError:
+            pass
+        source.wait(timeout=30)
 
 
 def make_replay_log(path, n):

@@ -284,6 +284,36 @@ class Inbox(DependencyProvider):
                 self.keeper.appended()
 
     def _apply_batch(self, batch) -> list:
+        try:
+            return self._apply_batch_fast(batch)
+        except _ReactionFailed:
+            # one reaction raised: redo the batch one savepoint per event, so only that
+            # event fails and the others still commit
+            return self._apply_batch_isolated(batch)
+
+    def _apply_batch_fast(self, batch) -> list:
+        """The whole batch in one transaction: one inbox read and one inbox write per source."""
+        outcomes = []
+        with self.keeper.store.transaction() as tx:
+            by_source: dict[str, list] = {}
+            for item in batch:
+                by_source.setdefault(item[0], []).append(item[2].stream_id)
+            applied = {source: tx.applied_versions(self.consumer, source, streams)
+                       for source, streams in by_source.items()}
+            current = {source: dict(versions) for source, versions in applied.items()}
+            for source, missing, envelope, _ in batch:
+                try:
+                    outcomes.append(self._react(tx, source, missing, envelope, current[source]))
+                except Exception as failed:
+                    raise _ReactionFailed() from failed
+            for source, versions in current.items():
+                moves = {s: (applied[source][s], v) for s, v in versions.items()
+                         if v != applied[source][s]}
+                if moves:
+                    tx.mark_applied_many(self.consumer, source, moves)
+        return outcomes
+
+    def _apply_batch_isolated(self, batch) -> list:
         outcomes = []
         with self.keeper.store.transaction() as tx:
             for source, missing, envelope, _ in batch:
@@ -295,12 +325,23 @@ class Inbox(DependencyProvider):
         return outcomes
 
     def _apply_one(self, tx, source, missing: list[Envelope], envelope: Envelope):
-        """Check the inbox, run the reactions, move the inbox on.
+        stream = envelope.stream_id
+        versions = {stream: tx.applied_version(self.consumer, source, stream)}
+        applied = versions[stream]
+        outcome = self._react(tx, source, missing, envelope, versions)
+        if versions[stream] != applied:
+            tx.mark_applied(self.consumer, source, stream, applied, versions[stream])
+        return outcome
 
-        Returns "applied" or "duplicate", or the applied version when events before this
-        one are missing (nothing is written then; the worker fetches them and comes back).
+    def _react(self, tx, source, missing: list[Envelope], envelope: Envelope,
+               versions: dict[str, int]):
+        """Run the reactions for ``envelope`` if it is next in its stream.
+
+        ``versions`` maps stream → applied version and is moved on here. Returns "applied"
+        or "duplicate", or the applied version when events before this one are missing
+        (nothing is written then; the worker fetches them and comes back).
         """
-        applied = tx.applied_version(self.consumer, source, envelope.stream_id)
+        applied = versions[envelope.stream_id]
         if envelope.version <= applied:
             return "duplicate"
         events = [e for e in missing if e.version > applied] + [envelope]
@@ -314,8 +355,12 @@ class Inbox(DependencyProvider):
             uow = UnitOfWork(tx, registry, actor=Actor(self.consumer, "system"),
                              correlation_id=event.correlation_id, causation_id=event.event_id)
             reaction(uow, event)
-        tx.mark_applied(self.consumer, source, envelope.stream_id, applied, envelope.version)
+        versions[envelope.stream_id] = envelope.version
         return "applied"
+
+
+class _ReactionFailed(Exception):
+    """A reaction raised inside a batch (internal: the batch is redone event by event)."""
 
 
 class DeadLetters:

@@ -56,6 +56,16 @@ class Transaction(abc.ABC):
                      previous: int, version: int) -> None:
         """Move the inbox from ``previous`` to ``version``; TrackingConflict if it moved."""
 
+    def applied_versions(self, consumer: str, source: str, stream_ids) -> dict[str, int]:
+        """``applied_version`` for many streams at once; the rows stay locked until commit."""
+        return {s: self.applied_version(consumer, source, s) for s in stream_ids}
+
+    def mark_applied_many(self, consumer: str, source: str,
+                          moves: dict[str, tuple[int, int]]) -> None:
+        """``mark_applied`` for many streams: ``moves[stream] = (previous, version)``."""
+        for stream_id, (previous, version) in moves.items():
+            self.mark_applied(consumer, source, stream_id, previous, version)
+
     @abc.abstractmethod
     def get_position(self, name: str) -> int: ...
 

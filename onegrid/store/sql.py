@@ -174,6 +174,37 @@ class _SqlTransaction(Transaction):
         if moved.rowcount != 1:
             raise TrackingConflict(f"{consumer} already moved past {source}/{stream_id}@{previous}")
 
+    def applied_versions(self, consumer, source, stream_ids):
+        t, found = self._store.inbox, {}
+        stream_ids = list(dict.fromkeys(stream_ids))
+        for start in range(0, len(stream_ids), 500):
+            chunk = stream_ids[start:start + 500]
+            stmt = sa.select(t.c.stream_id, t.c.version).where(
+                t.c.consumer == consumer, t.c.source == source, t.c.stream_id.in_(chunk))
+            if self._store.is_postgres:
+                stmt = stmt.with_for_update()  # hold the rows until this transaction ends
+            found.update(self.connection.execute(stmt).all())
+        return {s: found.get(s, 0) for s in stream_ids}
+
+    def mark_applied_many(self, consumer, source, moves):
+        """Callers read the rows with ``applied_versions`` in this transaction, which locked
+        them (PostgreSQL) or holds the database's write lock (SQLite), so plain writes are
+        safe; a row another replica inserted meanwhile fails the insert: TrackingConflict."""
+        t, conn = self._store.inbox, self.connection
+        new = [{"consumer": consumer, "source": source, "stream_id": s, "version": v}
+               for s, (previous, v) in moves.items() if previous == 0]
+        moved = [{"s": s, "v": v} for s, (previous, v) in moves.items() if previous != 0]
+        if new:
+            try:
+                with conn.begin_nested():
+                    conn.execute(t.insert(), new)
+            except sa.exc.IntegrityError:
+                raise TrackingConflict(f"{consumer} met streams of {source} applied meanwhile") from None
+        if moved:
+            conn.execute(t.update().where(
+                t.c.consumer == consumer, t.c.source == source,
+                t.c.stream_id == sa.bindparam("s")).values(version=sa.bindparam("v")), moved)
+
     @contextlib.contextmanager
     def savepoint(self):
         with self.connection.begin_nested():

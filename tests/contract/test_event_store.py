@@ -172,3 +172,17 @@ def test_a_savepoint_undoes_only_what_was_written_inside_it(store):
     with store.transaction() as tx:
         assert tx.applied_version("grid", "tickets", "t-1") == 1
         assert tx.get_position("relay") == 0
+
+
+def test_many_inbox_rows_are_read_and_moved_at_once(store):
+    with store.transaction() as tx:
+        tx.mark_applied("grid", "tickets", "t-1", 0, 2)
+    with store.transaction() as tx:
+        assert tx.applied_versions("grid", "tickets", ["t-1", "t-2"]) == {"t-1": 2, "t-2": 0}
+        tx.mark_applied_many("grid", "tickets", {"t-1": (2, 5), "t-2": (0, 1)})
+    with store.transaction() as tx:
+        assert tx.applied_versions("grid", "tickets", ["t-1", "t-2", "t-3"]) == {
+            "t-1": 5, "t-2": 1, "t-3": 0}
+    with pytest.raises(TrackingConflict):
+        with store.transaction() as tx:
+            tx.mark_applied_many("grid", "tickets", {"t-2": (0, 4)})
