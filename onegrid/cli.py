@@ -172,6 +172,22 @@ def bench(name, as_json, quick):
     Console().print(table)
 
 
+@main.group()
+def docs():
+    """Regenerate generated documentation."""
+
+
+@docs.command("events")
+@click.option("--output", default="docs/events.md", show_default=True)
+def docs_events(output):
+    """Write every event type with its fields, from the services' marshmallow schemas."""
+    from .eventdocs import events_markdown
+
+    with open(output, "w", encoding="utf-8") as out:
+        out.write(events_markdown())
+    click.echo(f"wrote {output}")
+
+
 def _add_service_commands():
     for service in SERVICES:
         try:

@@ -101,6 +101,9 @@ class Envelope:
     @classmethod
     def from_message(cls, message: dict) -> "Envelope":
         """Rebuild an envelope from its published form; raises ValueError naming a bad field."""
+        missing = [k for k in _REQUIRED if k not in message]
+        if missing:
+            raise ValueError(f"event message lacks fields {missing}")
         try:
             actor = message["actor"]
             return cls(
@@ -119,8 +122,8 @@ class Envelope:
                 actor_role=str(actor["role"]),
                 position=message.get("position"),
             )
-        except KeyError as missing:
-            raise ValueError(f"event message lacks field {missing.args[0]!r}") from None
+        except KeyError as absent:
+            raise ValueError(f"event message lacks field {absent.args[0]!r}") from None
 
     def caused(self, event_type: str, payload: dict, *, schema_version: int = 1,
                actor: Optional[Actor] = None) -> NewEvent:
@@ -130,6 +133,10 @@ class Envelope:
             correlation_id=self.correlation_id, causation_id=self.event_id,
             actor=actor or SYSTEM,
         )
+
+
+_REQUIRED = ("event_id", "stream_id", "version", "event_type", "schema_version", "payload",
+             "occurred_at", "recorded_at", "node_id", "correlation_id", "actor")
 
 
 def dumps(obj: Any) -> str:
