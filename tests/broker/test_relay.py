@@ -119,3 +119,39 @@ def test_nameko_event_handlers_receive_what_the_relay_publishes(store, amqp_uri,
         wait_until(lambda: len(received) == 3, message=f"got {len(received)} of 3 events")
     assert [b["payload"]["n"] for b in received] == [0, 1, 2]
     assert received[0]["event_type"] == "Noted" and received[0]["stream_id"] == "s-1"
+
+
+def test_two_replicas_of_a_service_publish_each_event_exactly_once(amqp_uri, unique, tmp_path):
+    import json
+
+    from nameko.rpc import rpc
+
+    from onegrid.runtime import Store
+    from onegrid.testing import rpc_client
+
+    service = f"src{unique}"
+
+    class Source:
+        name = service
+        store = Store()
+
+        @rpc
+        def note(self, stream_id, n):
+            def decide(uow):
+                uow.tx.append(stream_id, uow.tx.stream_version(stream_id),
+                              [NewEvent("Noted", {"n": n})])
+            self.store.command(decide)
+
+    queue = bind_queue(amqp_uri, service, unique)
+    config = {"AMQP_URI": amqp_uri, "ONEGRID_POLL_SECONDS": 0.02, "ONEGRID_LEASE_SECONDS": 2,
+              f"{service.upper()}_DATABASE_URL": f"sqlite:///{tmp_path}/{service}.sqlite"}
+    with running(Source, Source, config=config) as replicas, rpc_client(config) as rpc_:
+        keepers = [next(e for e in c.shared_extensions.values() if hasattr(e, "relay"))
+                   for c in replicas]
+        for n in range(60):
+            getattr(rpc_, service).note(f"s-{n % 6}", n)  # calls land on either replica
+        wait_until(lambda: all(k.store.get_position(f"relay:{service}") == 60 for k in keepers))
+        publishers = [k.relay.published for k in keepers]
+    numbers = sorted(json.loads(m.body)["payload"]["n"] for m in drain_queue(amqp_uri, queue))
+    assert numbers == list(range(60))
+    assert sorted(publishers) == [0, 60], "one replica's relay published everything"
