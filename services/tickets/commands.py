@@ -139,8 +139,27 @@ class CancelTicket:
     reason: Optional[str] = None
 
 
+@dataclasses.dataclass(frozen=True)
+class RecordDispatchDecision:
+    """The grid service's ``DispatchDecided``, as the tickets service reads it (a reaction).
+
+    ``ticket_version`` is the version of the TicketOpened or TicketReturned it answers;
+    ``trigger`` is opened | returned (a first dispatch) or worker_on_leave | worker_left (a
+    reassignment of a ticket already dispatched).
+    """
+
+    ticket_id: str
+    ticket_version: int
+    assignee_kind: str
+    assignee_id: str
+    grid_code: Optional[str]
+    reason: str
+    trigger: str = "opened"
+    actor_id: str = "grid"
+
+
 COMMAND_TYPES = (
     OpenTicket, DispatchTicket, AcceptTicket, ReturnTicket, ResolveTicket, RecordCallback,
     CloseTicket, ReopenTicket, RequestExtension, GrantExtension, DenyExtension, MarkOverdue,
-    SuperviseTicket, EscalateTicket, MergeTicket, CancelTicket,
+    SuperviseTicket, EscalateTicket, MergeTicket, CancelTicket, RecordDispatchDecision,
 )

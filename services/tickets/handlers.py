@@ -169,6 +169,37 @@ def cancel(repo: TicketRepository, cmd: c.CancelTicket, now: dt.datetime) -> lis
         at=now, actor_id=cmd.actor_id, reason=cmd.reason))
 
 
+FIRST_DISPATCH_TRIGGERS = frozenset({"opened", "returned"})
+AWAITING_DISPATCH = frozenset({TicketState.OPENED, TicketState.RETURNED})
+REASSIGNABLE = frozenset({TicketState.DISPATCHED, TicketState.ACCEPTED})
+
+
+def record_dispatch_decision(repo: TicketRepository, cmd: c.RecordDispatchDecision,
+                             now: dt.datetime) -> list[DomainEvent]:
+    """Record the grid service's decision as TicketDispatched, or nothing if it is moot.
+
+    Moot: an unknown ticket; a decision for an older opening or return than the latest
+    (``ticket_version`` below ``dispatch_requested_version``); a first dispatch for a ticket
+    no longer waiting for one (already dispatched by hand, escalated, cancelled...); a
+    reassignment of a ticket that is not dispatched/accepted or already with that assignee.
+    """
+    try:
+        ticket = repo.get(cmd.ticket_id)
+    except TicketNotFound:
+        return []
+    if cmd.ticket_version < ticket.dispatch_requested_version:
+        return []
+    if cmd.trigger in FIRST_DISPATCH_TRIGGERS:
+        if ticket.state not in AWAITING_DISPATCH:
+            return []
+    elif (ticket.state not in REASSIGNABLE
+          or (ticket.assignee_kind, ticket.assignee_id) == (cmd.assignee_kind, cmd.assignee_id)):
+        return []
+    ticket.dispatch(at=now, actor_id=cmd.actor_id, assignee_kind=cmd.assignee_kind,
+                    assignee_id=cmd.assignee_id, grid_code=cmd.grid_code, reason=cmd.reason)
+    return _save(repo, ticket)
+
+
 # Command class -> handler. open_ticket also needs catalogue, calendar and node_id;
 # reopen needs the calendar.
 HANDLERS: dict[type, Callable[..., list[DomainEvent]]] = {
@@ -178,7 +209,7 @@ HANDLERS: dict[type, Callable[..., list[DomainEvent]]] = {
     c.RequestExtension: request_extension, c.GrantExtension: grant_extension,
     c.DenyExtension: deny_extension, c.MarkOverdue: mark_overdue,
     c.SuperviseTicket: supervise, c.EscalateTicket: escalate, c.MergeTicket: merge,
-    c.CancelTicket: cancel,
+    c.CancelTicket: cancel, c.RecordDispatchDecision: record_dispatch_decision,
 }
 _NEEDS_POLICY = {c.OpenTicket: ("catalogue", "calendar", "node_id"),
                  c.ReopenTicket: ("calendar",)}

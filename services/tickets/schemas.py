@@ -21,7 +21,7 @@ from .domain import (EVENTS_BY_NAME, PRIVATE_FIELDS, AssigneeKind, CallbackRecor
                      Level, Rating, TicketAccepted, TicketCancelled, TicketClosed,
                      TicketDispatched, TicketEscalated, TicketMerged, TicketOpened,
                      TicketOverdue, TicketReopened, TicketResolved, TicketReturned,
-                     TicketSupervised)
+                     TicketState, TicketSupervised)
 
 SCHEMA_VERSION = 1
 
@@ -192,6 +192,20 @@ class CancelTicketSchema(_Command):
     reason = _text(1000, required=False)
 
 
+class RecordDispatchDecisionSchema(_Base):
+    """The fields of the grid service's ``DispatchDecided`` the tickets service uses."""
+
+    ticket_id = _id()
+    ticket_version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    assignee_kind = _choice(AssigneeKind)
+    assignee_id = _id()
+    grid_code = _text(64, required=False)
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    trigger = fields.String(load_default="opened", validate=validate.OneOf(
+        ["opened", "returned", "worker_on_leave", "worker_left"]))
+    actor_id = fields.String(load_default="grid")
+
+
 COMMAND_SCHEMAS: dict[type, type[Schema]] = {
     c.OpenTicket: OpenTicketSchema, c.DispatchTicket: DispatchTicketSchema,
     c.AcceptTicket: AcceptTicketSchema, c.ReturnTicket: ReturnTicketSchema,
@@ -201,6 +215,7 @@ COMMAND_SCHEMAS: dict[type, type[Schema]] = {
     c.DenyExtension: DenyExtensionSchema, c.MarkOverdue: MarkOverdueSchema,
     c.SuperviseTicket: SuperviseTicketSchema, c.EscalateTicket: EscalateTicketSchema,
     c.MergeTicket: MergeTicketSchema, c.CancelTicket: CancelTicketSchema,
+    c.RecordDispatchDecision: RecordDispatchDecisionSchema,
 }
 
 
@@ -376,3 +391,62 @@ def events_markdown() -> str:
                          f"{'; '.join(notes)} |")
         lines.append("")
     return "\n".join(lines)
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+class _OneOrMany(fields.List):
+    """A list field that also takes a single value (``state="opened"``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (str, bytes)):
+            value = [value]
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ListTicketsSchema(Schema):
+    """Filters and paging of ``list_tickets``; every filter is optional and they combine (AND)."""
+
+    state = _OneOrMany(fields.String(validate=validate.OneOf([s.value for s in TicketState])),
+                       load_default=None, metadata={"description": "one state or a list"})
+    channel = _OneOrMany(fields.String(validate=validate.OneOf([c.value for c in Channel])),
+                         load_default=None)
+    category = _text(64, required=False)
+    street = _text(64, required=False)
+    community = _text(64, required=False)
+    grid = _text(64, required=False)
+    worker = _text(100, required=False)
+    department = _text(64, required=False)
+    overdue = fields.Boolean(load_default=None, allow_none=True)
+    opened_from = _when(required=False)
+    opened_to = _when(required=False)
+    cursor = fields.String(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+    @validates_schema
+    def _range(self, data: dict, **kwargs) -> None:
+        start, end = data.get("opened_from"), data.get("opened_to")
+        if start and end and end <= start:
+            raise ValidationError("Must be after opened_from.", "opened_to")
+
+
+class RatesQuerySchema(Schema):
+    """Scope and period of ``rates``: tickets opened in [period_start, period_end)."""
+
+    level = fields.String(required=True, validate=validate.OneOf(
+        ["grid", "community", "street", "district"]))
+    code = _text(64, required=False)
+    period_start = _when()
+    period_end = _when()
+    now = _when(required=False)
+
+    @validates_schema
+    def _scope(self, data: dict, **kwargs) -> None:
+        errors = {}
+        if data.get("level") not in (None, "district") and not data.get("code"):
+            errors["code"] = [f"A {data['level']} scope needs a code."]
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and end <= start:
+            errors["period_end"] = ["Must be after period_start."]
+        if errors:
+            raise ValidationError(errors)

@@ -4,7 +4,8 @@ Pure: imports only the standard library and ``onegrid.domain``.
 """
 from .deadlines import (SHANGHAI, WORKING_DAYS, Calendar, Catalogue, Category, deadline_for,
                         end_of_day, local_date)
-from .errors import (AlreadyOverdue, DeadlineNotPassed, DeadlinePassed, InvalidTicketCommand,
+from .errors import (AlreadyOverdue, DeadlineNotPassed, DeadlinePassed, InvalidInput,
+                     InvalidTicketCommand,
                      InvalidTransition, NotReopenable, TicketAlreadyExists, TicketError,
                      TicketNotFound, UnknownCategory)
 from .events import (EVENT_TYPES, EVENTS_BY_NAME, PRIVATE_FIELDS, AssigneeKind,

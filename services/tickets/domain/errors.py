@@ -86,3 +86,26 @@ class NotReopenable(TicketError):
     """A reopen after a callback that was not unsatisfied."""
 
     code = "not_reopenable"
+
+
+class InvalidInput(TicketError):
+    """Input that failed the boundary's schema; ``errors`` maps each bad field to its reasons.
+
+    Nothing was stored. The message names every bad field, so it survives nameko's
+    ``RemoteError(exc_type, message)`` intact.
+    """
+
+    code = "invalid_input"
+
+    def __init__(self, errors: dict):
+        self.errors = errors
+        parts = []
+        for field in sorted(errors, key=str):
+            reasons = errors[field]
+            if isinstance(reasons, (list, tuple)):
+                reasons = " ".join(str(r) for r in reasons)
+            parts.append(f"{field}: {reasons}")
+        super().__init__("invalid input — " + "; ".join(parts))
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "fields": self.errors}

@@ -32,8 +32,13 @@ class DeadlineClass(StrEnum):
 
 
 class AssigneeKind(StrEnum):
+    """Who a ticket is dispatched to: a grid worker, a department, or — when the grid service
+    finds no grid or nobody on duty — the street office or the district itself."""
+
     WORKER = "worker"
     DEPARTMENT = "department"
+    STREET = "street"        # the street office (街道) handles it
+    DISTRICT = "district"    # the district handles it (no street found)
 
 
 class Rating(StrEnum):

@@ -63,6 +63,9 @@ class Ticket(Aggregate):
         self.overdue_deadlines: set[dt.datetime] = set()
         self.merged_into: Optional[str] = None
         self.reopen_count = 0
+        # stream version of the latest TicketOpened/TicketReturned: the request a dispatch
+        # decision from the grid service answers (its ``ticket_version``)
+        self.dispatch_requested_version = 0
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -288,6 +291,7 @@ class Ticket(Aggregate):
         self.opened_at = e.at
         self.deadline = e.deadline
         self.grid_code = e.grid_code
+        self.dispatch_requested_version = self.version + 1
 
     def _on_TicketDispatched(self, e: TicketDispatched) -> None:
         self.state = TicketState.DISPATCHED
@@ -301,6 +305,7 @@ class Ticket(Aggregate):
     def _on_TicketReturned(self, e: TicketReturned) -> None:
         self.state = TicketState.RETURNED
         self.assignee_kind = self.assignee_id = None
+        self.dispatch_requested_version = self.version + 1
 
     def _on_TicketResolved(self, e: TicketResolved) -> None:
         self.state = TicketState.RESOLVED
