@@ -36,6 +36,10 @@ from .scoring import (
 
 HUNDRED = Decimal(100)
 
+#: Stream ids in the service's store carry these prefixes, so a worker, a ledger and a street
+#: office never share a stream (the bare ids used by the pure tests work too).
+WORKER_STREAM, LEDGER_STREAM, STREET_STREAM = "worker:", "ledger:", "street:"
+
 
 # -- a worker's posts --------------------------------------------------------------------
 
@@ -63,7 +67,7 @@ class WorkerRecord(Aggregate):
 
     @property
     def worker_id(self) -> str:
-        return self.id
+        return self.id.removeprefix(WORKER_STREAM)
 
     @property
     def is_known(self) -> bool:
@@ -76,14 +80,14 @@ class WorkerRecord(Aggregate):
             return False
         if not (street and grid and post_level):
             raise InvalidInput("a post needs a street, a grid and a post level")
-        self._record(WorkerPosted(self.id, street, grid, post, post_level, on, source_event_id))
+        self._record(WorkerPosted(self.worker_id, street, grid, post, post_level, on, source_event_id))
         return True
 
     def leave_post(self, on: dt.date, source_event_id: str) -> bool:
         """Record that the worker holds no post from ``on``; False for a redelivery."""
         if source_event_id in self.seen:
             return False
-        self._record(WorkerLeftPost(self.id, on, source_event_id))
+        self._record(WorkerLeftPost(self.worker_id, on, source_event_id))
         return True
 
     def apply(self, event: DomainEvent) -> None:
@@ -118,7 +122,7 @@ class Ledger(Aggregate):
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
-        worker_id, _, quarter = aggregate_id.rpartition("/")
+        worker_id, _, quarter = aggregate_id.removeprefix(LEDGER_STREAM).rpartition("/")
         self.worker_id = worker_id
         self.quarter = Quarter.parse(quarter)
         self.sources: dict[str, list[str]] = {o: [] for o in TICKET_OUTCOMES}
@@ -288,7 +292,7 @@ class StreetPeriod(Aggregate):
 
     @property
     def street(self) -> str:
-        return self.id
+        return self.id.removeprefix(STREET_STREAM)
 
     # -- policy
 
