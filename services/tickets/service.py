@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import random
 from typing import Callable, Optional
 
+import eventlet
 import marshmallow
 from nameko.rpc import rpc
 from nameko.timer import timer
@@ -21,6 +23,7 @@ from nameko.timer import timer
 from onegrid.envelope import Actor, Envelope, new_event_id
 from onegrid.registry import EventRegistry
 from onegrid.runtime import EventLogRpc, Inbox, Store, consume
+from onegrid.store import WrongExpectedVersion
 
 from . import commands as c
 from . import handlers, reads
@@ -38,6 +41,8 @@ REGISTRY.register_all(EVENT_SCHEMAS)
 
 #: a command reloads and decides again this many times when its ticket moved on meanwhile
 COMMAND_RETRIES = 10
+#: then it backs off a random moment and tries again, this many times
+CONFLICT_BACKOFFS = 4
 OVERDUE_BATCH = 100
 
 
@@ -153,8 +158,15 @@ def make_service(name: str = "tickets", grid: str = "grid", *,
             who = _actor(actor, fields)
             cmd = command_class(**load_input(COMMAND_SCHEMAS[command_class], fields))
             now, node_id = clock(), self.store.store.node_id
-            return self.store.command(lambda uow: run(uow, cmd, now, node_id), actor=who,
-                                      retries=COMMAND_RETRIES)
+            for attempt in range(CONFLICT_BACKOFFS + 1):
+                try:
+                    return self.store.command(lambda uow: run(uow, cmd, now, node_id),
+                                              actor=who, retries=COMMAND_RETRIES)
+                except WrongExpectedVersion:
+                    if attempt == CONFLICT_BACKOFFS:
+                        raise  # a clear conflict error reaches the caller; nothing stored
+                    # a hot ticket: step back a random moment so racing workers spread out
+                    eventlet.sleep(random.uniform(0, 0.01 * 2 ** attempt))
 
         # --- commands ---------------------------------------------------------------------
 
