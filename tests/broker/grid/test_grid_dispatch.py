@@ -61,6 +61,8 @@ def test_opening_returning_and_leave_each_decide_who_handles_the_ticket(
         assert (last["ticket_id"], last["assignee_id"], last["trigger"]) == (
             "t1", "wb", "worker_on_leave")
 
+        # the read models (not the command) feed dispatch: wait until they show wa away
+        wait_until(lambda: grid.roster("co", day)["away"] == ["wa"])
         # wb returns it (退单): not back to wb, A is away, so the community's least-loaded worker
         tickets.append([("t1", [
             ("TicketDispatched", {"ticket_id": "t1"}),
