@@ -405,8 +405,9 @@ class DeadLetters:
                 headers = dict(message.headers or {})
                 headers[ATTEMPTS] = 0
                 producer.publish(message.body, exchange="", routing_key=info["queue"],
-                                 headers=headers, content_type=message.content_type,
-                                 content_encoding=message.content_encoding, delivery_mode=2)
+                                 headers=headers, delivery_mode=2,
+                                 content_type=message.properties.get("content_type"),
+                                 content_encoding=message.properties.get("content_encoding"))
                 channel.basic_ack(message.delivery_tag)
                 replayed += 1
             channel.close()  # the ones not chosen go back to the dead-letter queue
