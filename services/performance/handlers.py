@@ -93,7 +93,10 @@ class Performance:
 
     def _upsert(self, conn, table, keys: dict, values: dict) -> None:
         where = [table.c[k] == v for k, v in keys.items()]
-        if conn.execute(table.update().where(*where).values(**values)).rowcount == 0:
+        if not values:
+            if conn.execute(sa.select(*table.primary_key.columns).where(*where)).first() is None:
+                conn.execute(table.insert().values(**keys))
+        elif conn.execute(table.update().where(*where).values(**values)).rowcount == 0:
             conn.execute(table.insert().values(**keys, **values))
 
     def _day(self, envelope: Envelope, field: str = "at") -> dt.date:

@@ -25,6 +25,13 @@ class PayrollProjection(Projection):
         self.tables = tables
         self.metadata = tables.projection
 
+    def create(self, engine) -> None:
+        """Create the tables under SQLite's write lock, so replicas starting together don't deadlock."""
+        with engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                self.metadata.create_all(conn)
+
     def apply(self, conn, envelope) -> None:
         p, kind = envelope.payload, envelope.event_type
         if kind == "PayAdjusted":

@@ -21,7 +21,7 @@ from nameko.rpc import rpc
 from onegrid import config as cfg
 from onegrid.envelope import Actor, new_event_id
 from onegrid.registry import EventRegistry
-from onegrid.runtime import EventLogRpc, Inbox, Store, consume
+from onegrid.runtime import EventLogRpc, Inbox, Store, StoreKeeper, consume
 
 from . import reports
 from .domain import StreetPeriod, explain as explain_figure
@@ -34,8 +34,15 @@ from .projections import make_projections, summary_row
 from .schemas import EVENT_SCHEMAS, RecordAssessmentSchema, SetPolicySchema
 from .tables import make_tables
 
+def _fields_schema(schema: type) -> type:
+    """The payload schema loading to the event's fields (the registry builds the event itself)."""
+    def _make_event(self, data, **kwargs):
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return type(schema.__name__, (schema,), {"_make_event": _make_event})
+
+
 REGISTRY = EventRegistry("performance")
-REGISTRY.register_all(EVENT_SCHEMAS)
+REGISTRY.register_all({event: _fields_schema(schema) for event, schema in EVENT_SCHEMAS.items()})
 
 TIMEZONE = "Asia/Shanghai"
 
@@ -87,6 +94,8 @@ def _actor(actor: Optional[dict]) -> Actor:
 class Parts(DependencyProvider):
     """Hands workers the handlers and a clock that honours ``PERFORMANCE_TODAY``."""
 
+    keeper = StoreKeeper()
+
     def __init__(self, performance: Performance, clock: Callable[[], dt.date]):
         self.performance = performance
         self.clock = clock
@@ -94,7 +103,11 @@ class Parts(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.performance.default_level = str(config.get("PERFORMANCE_DEFAULT_POST_LEVEL") or "standard")
-        tpool.execute(create_tables, self.container.service_name, config, self.performance.t)
+
+    def start(self):
+        # the keeper opened the store in its setup; a reaction that runs before this finishes
+        # meets no table, fails and is retried by the consumer
+        tpool.execute(create_tables, self.keeper.store, self.performance.t)
 
     def today(self) -> dt.date:
         fixed = self.container.config.get("PERFORMANCE_TODAY")
@@ -104,17 +117,12 @@ class Parts(DependencyProvider):
         return self
 
 
-def create_tables(service: str, config: dict, tables) -> None:
-    """Create the consumer and read-model tables before any event or command can need them."""
-    store = cfg.open_service_store(service, config)
-    try:
-        with store.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_immediate=True)  # one creator at a time
-            with conn.begin():
-                tables.consumer.create_all(conn)
-                tables.projection.create_all(conn)
-    finally:
-        store.close()
+def create_tables(store, tables) -> None:
+    """Create the consumer tables (under SQLite's write lock: one creator at a time)."""
+    with store.engine.connect() as conn:
+        conn = conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            tables.consumer.create_all(conn)
 
 
 def read_street(read_stream, registry: EventRegistry, street: str) -> StreetPeriod:
