@@ -44,9 +44,10 @@ from .store import StoreKeeper, _Wakeup
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0)
-#: how long to wait for an earlier event of the stream that another worker is applying,
-#: before fetching it from the source's log instead
-GAP_PATIENCE = (0.01, 0.03, 0.1)
+#: how long to wait for an earlier event of the stream that another worker may be applying
+#: right now, before fetching it from the source's log. Short: when the missing versions are
+#: of types this service does not consume, they never arrive and only the fetch fills them.
+GAP_PATIENCE = (0.02,)
 ATTEMPTS = "x-onegrid-attempts"
 
 
@@ -193,9 +194,8 @@ class BoundInbox:
                 missing = []
                 continue  # another replica got there first: look again
             if isinstance(outcome, int):  # a gap after version ``outcome``
-                if waited < len(GAP_PATIENCE):
-                    # the missing event is most likely in another worker's hands right now
-                    eventlet.sleep(GAP_PATIENCE[waited])
+                if waited < len(self.provider.patience):
+                    eventlet.sleep(self.provider.patience[waited])
                     waited += 1
                     continue
                 missing = self._fetch(source, envelope, outcome)
@@ -227,8 +227,9 @@ class Inbox(DependencyProvider):
     rpc_reply_listener = ReplyListener()
 
     def __init__(self, reactions: dict[str, dict[str, Reaction]], max_conflicts: int = 20,
-                 max_batch: int = 200):
+                 max_batch: int = 200, patience: tuple[float, ...] = GAP_PATIENCE):
         self.reactions = reactions
+        self.patience = patience
         self.max_conflicts = max_conflicts
         self.max_batch = max_batch
 
