@@ -36,6 +36,7 @@ from .tables import make_tables
 
 def _fields_schema(schema: type) -> type:
     """The payload schema loading to the event's fields (the registry builds the event itself)."""
+    @marshmallow.post_load
     def _make_event(self, data, **kwargs):
         return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     return type(schema.__name__, (schema,), {"_make_event": _make_event})
