@@ -36,10 +36,12 @@ class Projection:
                 self.apply(conn, envelope)
 
     def create(self, engine) -> None:
-        self.metadata.create_all(engine)
+        from .store.sql import create_tables
+        create_tables(self.metadata, engine)
 
     def drop(self, engine) -> None:
-        self.metadata.drop_all(engine)
+        from .store.sql import drop_tables
+        drop_tables(self.metadata, engine)
 
 
 def checkpoint_name(projection: Projection) -> str:

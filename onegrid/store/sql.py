@@ -95,6 +95,26 @@ def create_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs) -> En
     return engine
 
 
+def create_tables(metadata: sa.MetaData, engine: Engine) -> None:
+    """Create what is missing of ``metadata``, one creator at a time.
+
+    On SQLite the check-then-create runs under the write lock (``BEGIN IMMEDIATE``): with a
+    deferred transaction, replicas starting together fail with "database is locked"
+    instead of waiting their turn.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            metadata.create_all(conn)
+
+
+def drop_tables(metadata: sa.MetaData, engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_immediate=True)
+        with conn.begin():
+            metadata.drop_all(conn)
+
+
 def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).isoformat()
 
@@ -235,7 +255,7 @@ class SqlEventStore(EventStore):
         self.positions = self.metadata.tables[f"{prefix}positions"]
         self.leases = self.metadata.tables[f"{prefix}leases"]
         self._before_commit = before_commit  # a test hook: widen the window before COMMIT
-        self.metadata.create_all(self.engine)
+        create_tables(self.metadata, self.engine)
         t = self.events
         self._columns = (t.c.event_id, t.c.stream_id, t.c.version, t.c.event_type,
                          t.c.schema_version, t.c.payload, t.c.occurred_at, t.c.recorded_at,
@@ -315,7 +335,7 @@ class SqlEventStore(EventStore):
 
     def drop_all(self) -> None:
         """Drop the store's tables (tests)."""
-        self.metadata.drop_all(self.engine)
+        drop_tables(self.metadata, self.engine)
 
     def close(self):
         self.engine.dispose()
