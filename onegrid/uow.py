@@ -21,7 +21,6 @@ class UnitOfWork:
         self.actor = actor
         self.correlation_id = correlation_id
         self.causation_id = causation_id
-        self.recorded: list[Envelope] = []
 
     @property
     def connection(self):
@@ -45,9 +44,12 @@ class UnitOfWork:
         new = [self.registry.to_new_event(
             e, actor=self.actor, correlation_id=self.correlation_id,
             causation_id=self.causation_id) for e in events]
-        stored = self.tx.append(stream_id, expected_version, new)
-        self.recorded.extend(stored)
-        return stored
+        return self.tx.append(stream_id, expected_version, new)
+
+    @property
+    def recorded(self) -> list[Envelope]:
+        """Every event appended in this unit of work, through it or its raw transaction."""
+        return list(self.tx.appended)
 
 
 def run_in_transaction(store: EventStore, registry: EventRegistry, fn: Callable[[UnitOfWork], object],

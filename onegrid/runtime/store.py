@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 import uuid
 from typing import Callable, Iterable, Optional
 
@@ -147,14 +148,44 @@ class WorkerStore:
 
     def command(self, fn: Callable[[UnitOfWork], object], *, actor: Actor = SYSTEM,
                 correlation_id: Optional[str] = None, causation_id: Optional[str] = None,
-                retries: int = 5):
-        """Run ``fn(uow)`` in one transaction (retried on a version conflict); returns its result."""
+                retries: int = 5, settle: bool = False):
+        """Run ``fn(uow)`` in one transaction (retried on a version conflict); returns its result.
+
+        With ``settle``, return only once this service's read models show the change, so the
+        caller reads its own writes (see ``settle``).
+        """
         result, recorded = tpool.execute(
             run_in_transaction, self.store, self.registry, fn, retries=retries,
             actor=actor, correlation_id=correlation_id, causation_id=causation_id)
         if recorded:
             self.keeper.appended()
+            if settle:
+                self.settle()
         return result
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every projection of this service has folded the log as it is now.
+
+        Projections are folded after the commit, by whichever replica holds their lease;
+        a command whose caller will read a projection next waits here for it (a poll every
+        few milliseconds, usually one fold). After ``timeout`` it returns anyway: the change
+        is stored, only the read model is late.
+        """
+        names = [checkpoint_name(p) for p in self.keeper.projections]
+        if not names:
+            return
+        target = tpool.execute(self.store.last_position)
+        deadline = time.monotonic() + timeout
+
+        def behind():
+            return [n for n in names if self.store.get_position(n) < target]
+
+        while tpool.execute(behind):
+            if time.monotonic() > deadline:
+                log.warning("read models of %s still behind position %s after %.0fs",
+                            self.keeper.service, target, timeout)
+                return
+            eventlet.sleep(0.005)
 
     def read(self, fn: Callable):
         """Run ``fn(connection)`` on a read-only connection."""

@@ -35,6 +35,8 @@ class Transaction(abc.ABC):
 
     #: the SQLAlchemy connection of this transaction (None for the in-memory store)
     connection = None
+    #: every envelope appended in this transaction so far
+    appended: list
 
     @abc.abstractmethod
     def append(self, stream_id: str, expected_version: int,

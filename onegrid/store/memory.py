@@ -14,6 +14,7 @@ class _MemoryTransaction(Transaction):
     def __init__(self, store: "InMemoryEventStore"):
         self._store = store
         self._events: list[Envelope] = []
+        self.appended = self._events
         self._tracking: dict[tuple, int] = {}
         self._positions: dict[str, int] = {}
 
@@ -66,7 +67,8 @@ class _MemoryTransaction(Transaction):
         try:
             yield
         except BaseException:
-            self._events, self._tracking, self._positions = saved
+            self._events[:] = saved[0]
+            self._tracking, self._positions = saved[1], saved[2]
             raise
 
     def _commit(self):

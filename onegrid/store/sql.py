@@ -124,6 +124,7 @@ class _SqlTransaction(Transaction):
         self._store = store
         self.connection = connection
         self._locked = False
+        self.appended: list[Envelope] = []
 
     def append(self, stream_id, expected_version, events: Sequence[NewEvent]):
         store, conn = self._store, self.connection
@@ -158,6 +159,7 @@ class _SqlTransaction(Transaction):
             # the version check ran under the write lock, so only an event id can clash
             raise DuplicateEvent(f"an event of this batch is already stored: "
                                  f"{[e.event_id for e in events]}") from None
+        self.appended.extend(out)
         return out
 
     def read_stream(self, stream_id, after_version=0, until_version=None):
@@ -227,8 +229,13 @@ class _SqlTransaction(Transaction):
 
     @contextlib.contextmanager
     def savepoint(self):
-        with self.connection.begin_nested():
-            yield
+        mark = len(self.appended)
+        try:
+            with self.connection.begin_nested():
+                yield
+        except BaseException:
+            del self.appended[mark:]
+            raise
 
     def get_position(self, name):
         t = self._store.positions

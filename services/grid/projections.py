@@ -28,16 +28,7 @@ def _json(value) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-class _GridProjection(Projection):
-    def create(self, engine) -> None:
-        """Create the tables under SQLite's write lock, so replicas starting together don't deadlock."""
-        with engine.connect() as conn:
-            conn = conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                self.metadata.create_all(conn)
-
-
-class MapProjection(_GridProjection):
+class MapProjection(Projection):
     event_types = MAP_EVENTS
 
     def __init__(self, tables: GridTables):
@@ -109,7 +100,7 @@ class MapProjection(_GridProjection):
                      .values(**{column: worker_id}))
 
 
-class PatrolProjection(_GridProjection):
+class PatrolProjection(Projection):
     event_types = PATROL_EVENTS
 
     def __init__(self, tables: GridTables):
@@ -137,7 +128,7 @@ class PatrolProjection(_GridProjection):
                                                   window=p["window"]))
 
 
-class TicketsTable(_GridProjection):
+class TicketsTable(Projection):
     """Not a fold: it only creates the inbox's ``tickets`` table when the service starts.
 
     That table is written by the dispatch reactions in the inbox's transactions, so a replay

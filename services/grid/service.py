@@ -84,8 +84,9 @@ def make_service(name: str = "grid", tickets: str = "tickets", *,
 
         def _command(self, schema, handler, data, actor=None, **extra):
             kwargs = load_input(schema, data)
+            # settle: a caller that registers a grid and then patrols it must find it
             return self.store.command(lambda uow: handler(uow, tables, **kwargs, **extra),
-                                      actor=_actor(actor))
+                                      actor=_actor(actor), settle=True)
 
         def _today(self) -> dt.date:
             return clock().astimezone(schedule.timezone).date()

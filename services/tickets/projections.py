@@ -147,13 +147,6 @@ class TicketListProjection(Projection):
         self.name = f"{tables.prefix}list"
         self.metadata = tables.metadata
 
-    def create(self, engine) -> None:
-        """Create the table under SQLite's write lock, so replicas starting together don't deadlock."""
-        with engine.connect() as conn:
-            conn = conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                self.metadata.create_all(conn)
-
     def apply(self, conn, envelope: Envelope) -> None:
         self.apply_page(conn, [envelope])
 

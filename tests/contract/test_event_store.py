@@ -168,6 +168,7 @@ def test_a_savepoint_undoes_only_what_was_written_inside_it(store):
                 tx.set_position("relay", 3)
                 raise RuntimeError("one reaction failed")
         tx.append("t-3", 0, opened(1))
+        assert [e.stream_id for e in tx.appended] == ["t-1", "t-3"]
     assert [e.stream_id for e in store.iter_all()] == ["t-1", "t-3"]
     with store.transaction() as tx:
         assert tx.applied_version("grid", "tickets", "t-1") == 1
