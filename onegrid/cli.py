@@ -201,3 +201,7 @@ def _add_service_commands():
 
 
 _add_service_commands()
+
+
+if __name__ == "__main__":
+    main()

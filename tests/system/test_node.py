@@ -1,0 +1,133 @@
+"""A whole node, as `bash scripts/node` runs it: seed, then every service in one process.
+
+The node gets its own RabbitMQ virtual host, as a street office's node does in production,
+and its own data directory of SQLite files.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+from shapely.geometry import Polygon
+
+from onegrid.testing import rpc_client, wait_until
+from services.grid.seed import generate_district
+
+pytestmark = pytest.mark.broker
+
+
+def _management(amqp_uri):
+    """The management API beside the broker (RABBIT_API_URI overrides it)."""
+    explicit = os.environ.get("RABBIT_API_URI")
+    if explicit:
+        return explicit.rstrip("/")
+    parts = urllib.parse.urlparse(amqp_uri)
+    return f"http://{parts.username or 'guest'}:{parts.password or 'guest'}@{parts.hostname}:15672"
+
+
+def _call(api, method, path, body=None):
+    parts = urllib.parse.urlparse(api)
+    request = urllib.request.Request(
+        f"{parts.scheme}://{parts.hostname}:{parts.port}{path}", method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"content-type": "application/json"})
+    import base64
+    token = base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+@pytest.fixture
+def node_amqp_uri(amqp_uri, unique):
+    """A fresh virtual host for this node (needs RabbitMQ's management plugin)."""
+    api, vhost = _management(amqp_uri), f"onegrid-node-{unique}"
+    try:
+        _call(api, "PUT", f"/api/vhosts/{vhost}")
+    except OSError as err:
+        pytest.fail(f"cannot reach RabbitMQ's management API at {api} ({err}): enable it with "
+                    "`rabbitmq-plugins enable rabbitmq_management` or set RABBIT_API_URI")
+    parts = urllib.parse.urlparse(amqp_uri)
+    user = parts.username or "guest"
+    _call(api, "PUT", f"/api/permissions/{vhost}/{user}",
+          {"configure": ".*", "write": ".*", "read": ".*"})
+    yield parts._replace(path="/" + vhost).geturl()
+    _call(api, "DELETE", f"/api/vhosts/{vhost}")
+
+
+def onegrid(*args, env, **kwargs):
+    return [sys.executable, "-m", "onegrid.cli", *args], dict(env=env, **kwargs)
+
+
+def a_grid_with_its_a_post():
+    district = generate_district()
+    grid = next(g for g in district.grids if g.kind == "comprehensive")
+    a_post = next(w.id for w in district.workers if (grid.code, "A") in w.posts)
+    point = Polygon(grid.boundary).representative_point()
+    return grid, a_post, point
+
+
+def test_a_ticket_travels_from_the_hotline_to_its_grid_worker_and_is_closed(node_amqp_uri, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+    env.update(AMQP_URI=node_amqp_uri, NODE_ID="jianye", ONEGRID_DATA_DIR=str(tmp_path))
+    command, options = onegrid("seed", env=env, capture_output=True, text=True)
+    seeded = subprocess.run(command, **options, timeout=300)
+    assert seeded.returncode == 0, seeded.stderr
+    log = open(tmp_path / "node.log", "w")
+    command, options = onegrid("node", env=env, stdout=log, stderr=subprocess.STDOUT)
+    node = subprocess.Popen(command, **options)
+    config = {"AMQP_URI": node_amqp_uri}
+    grid, a_post, point = a_grid_with_its_a_post()
+    try:
+        with rpc_client(config, timeout=30) as rpc:
+            # the node answers once its map read model has folded the seeded district
+            located = wait_until(lambda: _answers(rpc.grid.locate, point.y, point.x),
+                                 timeout=120, interval=0.5, message="the node did not locate")
+            assert located["grid_code"] == grid.code
+            opened = rpc.tickets.open(
+                actor={"id": "op-12345-07", "role": "hotline_operator"},
+                channel="hotline_12345", category_code="stairwell_hygiene",
+                title="Stairwell 3 not cleaned for two weeks", description="Rubbish on every floor.",
+                street=grid.street_code, community=grid.community_code,
+                lat=point.y, lng=point.x, reporter_name="Zhang San", reporter_phone="13912345678")
+            ticket_id = opened["ticket_id"]
+            ticket = wait_until(lambda: (t := rpc.tickets.get_ticket(ticket_id))["state"] == "dispatched"
+                                and t, timeout=60, message="grid never dispatched the ticket")
+            assert (ticket["assignee_kind"], ticket["assignee_id"]) == ("worker", a_post)
+            worker = {"id": a_post, "role": "grid_worker"}
+            rpc.tickets.accept(ticket_id=ticket_id, actor=worker)
+            rpc.tickets.resolve(ticket_id=ticket_id, resolution="Cleaned; rota agreed.", actor=worker)
+            rpc.tickets.record_callback(ticket_id=ticket_id, rating="satisfied",
+                                        actor={"id": "op-12345-07", "role": "hotline_operator"})
+            closed = rpc.tickets.close(ticket_id=ticket_id,
+                                       actor={"id": "op-12345-07", "role": "hotline_operator"})
+            assert closed["state"] == "closed"
+            history = [e["event_type"] for e in rpc.tickets.get_ticket(ticket_id)["history"]]
+            assert history == ["TicketOpened", "TicketDispatched", "TicketAccepted", "TicketResolved",
+                               "CallbackRecorded", "TicketClosed"]
+            listed = wait_until(lambda: rpc.tickets.list_tickets(worker=a_post, state="closed")["items"],
+                                timeout=30)
+            assert [t["ticket_id"] for t in listed] == [ticket_id]
+    finally:
+        node.send_signal(signal.SIGINT)
+        try:
+            node.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            node.kill()
+        log.close()
+    output = (tmp_path / "node.log").read_text()
+    assert "running tickets, grid, performance" in output
+    assert "dead-lettered" not in output, output[-3000:]
+
+
+def _answers(method, *args):
+    try:
+        return method(*args)
+    except Exception:  # not started yet: nameko's UnknownService, or a timeout
+        time.sleep(0.5)
+        return None
