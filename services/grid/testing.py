@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from onegrid import config as cfg
+from onegrid.testing import service_config
 from services.grid.cli import seed_store
 from services.grid.service import make_service
 
@@ -11,12 +12,7 @@ CST = dt.timezone(dt.timedelta(hours=8))
 
 
 def grid_config(amqp_uri, tmp_path, unique, **extra) -> dict:
-    name = f"grid{unique}"
-    config = {"AMQP_URI": amqp_uri, "NODE_ID": "shazhou", "ONEGRID_POLL_SECONDS": 0.05,
-              "ONEGRID_RETRY_DELAYS": "0.2,0.5,1", "ONEGRID_LEASE_SECONDS": 2,
-              f"{name.upper()}_DATABASE_URL": f"sqlite:///{tmp_path}/{name}.sqlite"}
-    config.update(extra)
-    return config
+    return service_config(amqp_uri, tmp_path, f"grid{unique}", **extra)
 
 
 def make_grid(unique, **options):

@@ -174,12 +174,7 @@ def source_service(name: str):
 
 
 def perf_config(amqp_uri, tmp_path, unique, **extra) -> dict:
-    name = f"performance{unique}"
-    config = {"AMQP_URI": amqp_uri, "NODE_ID": "shazhou", "ONEGRID_POLL_SECONDS": 0.05,
-              "ONEGRID_RETRY_DELAYS": "0.2,0.5,1", "ONEGRID_LEASE_SECONDS": 2,
-              f"{name.upper()}_DATABASE_URL": f"sqlite:///{tmp_path}/{name}.sqlite",
-              "PERFORMANCE_TODAY": "2026-10-01", "ONEGRID_RELAY": "false",
-              f"TICKETS{unique.upper()}_DATABASE_URL": f"sqlite:///{tmp_path}/tickets{unique}.sqlite",
-              f"GRID{unique.upper()}_DATABASE_URL": f"sqlite:///{tmp_path}/grid{unique}.sqlite"}
-    config.update(extra)
-    return config
+    from onegrid.testing import service_config
+    return service_config(amqp_uri, tmp_path, f"performance{unique}", f"tickets{unique}",
+                          f"grid{unique}", PERFORMANCE_TODAY="2026-10-01", ONEGRID_RELAY="false",
+                          **extra)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from onegrid import config as cfg
 from onegrid.envelope import NewEvent
+from onegrid.testing import service_config
 
 from .service import make_service
 from .tables import make_tables
@@ -25,12 +26,7 @@ class Clock:
 
 
 def tickets_config(amqp_uri, tmp_path, unique, **extra) -> dict:
-    name = f"tickets{unique}"
-    config = {"AMQP_URI": amqp_uri, "NODE_ID": "shazhou", "ONEGRID_POLL_SECONDS": 0.05,
-              "ONEGRID_RETRY_DELAYS": "0.2,0.5,1", "ONEGRID_LEASE_SECONDS": 2,
-              f"{name.upper()}_DATABASE_URL": f"sqlite:///{tmp_path}/{name}.sqlite"}
-    config.update(extra)
-    return config
+    return service_config(amqp_uri, tmp_path, f"tickets{unique}", **extra)
 
 
 def make_tickets(unique, **options):
