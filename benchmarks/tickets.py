@@ -1,7 +1,7 @@
 """``onegrid bench tickets``: commands/s through RPC for the full life of N tickets.
 
-A tickets service (one container, in-process, SQLite in a temp dir, the broker at
-``AMQP_URI``) takes open → dispatch → accept → resolve → record_callback → close for N tickets,
+A tickets service (one container in its own process, as in a node; SQLite in a temp dir; the
+broker at ``AMQP_URI``) takes open → dispatch → accept → resolve → record_callback → close for N tickets,
 from ``CLIENTS`` concurrent clients (each its own RPC proxy, one ticket at a time). Each command
 records one event, so events/s = commands/s. Latency is per command, measured at the client
 (RPC round trip: broker, validation, one store transaction).
@@ -26,16 +26,20 @@ def run(quick: bool = False, log=print) -> dict:
     import eventlet
     eventlet.monkey_patch()  # noqa: the CLI may import us before anything patched
 
+    import os
+
+    from benchmarks.serve import serve, stop
     from onegrid.config import amqp_uri
-    from onegrid.testing import rpc_client, running, wait_until
-    from services.tickets.testing import caught_up, make_tickets, open_fields, open_store
+    from onegrid.testing import rpc_client, wait_until
+    from services.tickets.testing import caught_up, open_fields, open_store
 
     n = 60 if quick else 600
     unique = uuid.uuid4().hex[:8]
     tmp = tempfile.mkdtemp(prefix="tickets-bench-")
-    Tickets = make_tickets(f"bench{unique}", overdue_check_seconds=3600)
+    name = f"ticketsbench{unique}"
     config = {"AMQP_URI": amqp_uri(), "NODE_ID": "bench", "ONEGRID_POLL_SECONDS": 0.05,
-              f"{Tickets.name.upper()}_DATABASE_URL": f"sqlite:///{tmp}/{Tickets.name}.sqlite"}
+              f"{name.upper()}_DATABASE_URL": f"sqlite:///{tmp}/{name}.sqlite"}
+    Tickets = type("Tickets", (), {"name": name})  # what the clients and store helpers need
     latencies: list[float] = []
 
     def life(proxy, tid):
@@ -59,26 +63,29 @@ def run(quick: bool = False, log=print) -> dict:
             for tid in ids:
                 life(proxy, tid)
 
+    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+    env.update({k: str(v) for k, v in config.items()})
+    server = serve("services.tickets.service:make_service", name, f"gridbench{unique}", env=env)
     try:
-        with running(Tickets, config=config):
-            with rpc_client(config) as warm:  # one lifecycle to warm up
-                life(warm, "warm-up")
-            latencies.clear()
-            log(f"tickets: {n} lifecycles, {CLIENTS} clients")
-            pool = eventlet.GreenPool(CLIENTS)
-            ids = [f"b-{i:05d}" for i in range(n)]
-            started = time.perf_counter()
-            for k in range(CLIENTS):
-                pool.spawn(client, ids[k::CLIENTS])
-            pool.waitall()
-            elapsed = time.perf_counter() - started
-            store = open_store(Tickets, config)
-            try:
-                wait_until(lambda: caught_up(store, Tickets.name), timeout=120)
-                projected = time.perf_counter() - started
-            finally:
-                store.close()
+        with rpc_client(config) as warm:  # one lifecycle to warm up
+            life(warm, "warm-up")
+        latencies.clear()
+        log(f"tickets: {n} lifecycles, {CLIENTS} clients")
+        pool = eventlet.GreenPool(CLIENTS)
+        ids = [f"b-{i:05d}" for i in range(n)]
+        started = time.perf_counter()
+        for k in range(CLIENTS):
+            pool.spawn(client, ids[k::CLIENTS])
+        pool.waitall()
+        elapsed = time.perf_counter() - started
+        store = open_store(Tickets, config)
+        try:
+            wait_until(lambda: caught_up(store, Tickets.name), timeout=120)
+            projected = time.perf_counter() - started
+        finally:
+            store.close()
     finally:
+        stop(server)
         shutil.rmtree(tmp, ignore_errors=True)
     commands = len(latencies)
     figures = {

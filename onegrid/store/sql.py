@@ -20,6 +20,12 @@ from sqlalchemy.engine import Connection, Engine
 from ..envelope import Envelope, NewEvent, dumps, utcnow
 from .base import DuplicateEvent, EventStore, Transaction, TrackingConflict, WrongExpectedVersion
 
+try:  # the OS thread lock even when eventlet has patched threading: writers run on tpool
+    from eventlet.patcher import original as _original
+    _real_threading = _original("threading")
+except ImportError:  # pragma: no cover - eventlet is a dependency, but the store needs none
+    import threading as _real_threading
+
 _fromiso = dt.datetime.fromisoformat
 _loads = json.loads
 
@@ -262,6 +268,10 @@ class SqlEventStore(EventStore):
         self.positions = self.metadata.tables[f"{prefix}positions"]
         self.leases = self.metadata.tables[f"{prefix}leases"]
         self._before_commit = before_commit  # a test hook: widen the window before COMMIT
+        # SQLite has one writer at a time. Writers of this process queue on a lock rather than
+        # on SQLite's busy handler, which polls with sleeps of up to 100 ms (the long tail of
+        # command latency); other processes still wait through the busy timeout.
+        self._writers = _real_threading.RLock() if self.is_sqlite else contextlib.nullcontext()
         create_tables(self.metadata, self.engine)
         t = self.events
         self._columns = (t.c.event_id, t.c.stream_id, t.c.version, t.c.event_type,
@@ -279,13 +289,14 @@ class SqlEventStore(EventStore):
 
     @contextlib.contextmanager
     def transaction(self):
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                tx = _SqlTransaction(self, conn)
-                yield tx
-                if self._before_commit is not None:
-                    self._before_commit(tx)
+        with self._writers:
+            with self.engine.connect() as conn:
+                conn.execution_options(sqlite_immediate=True)
+                with conn.begin():
+                    tx = _SqlTransaction(self, conn)
+                    yield tx
+                    if self._before_commit is not None:
+                        self._before_commit(tx)
 
     @contextlib.contextmanager
     def reading(self):
