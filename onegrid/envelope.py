@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
+import orjson
 from typing import Any, Optional
 
 from uuid6 import uuid7
@@ -140,7 +140,9 @@ _REQUIRED = ("event_id", "stream_id", "version", "event_type", "schema_version",
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON text (UTF-8, not ASCII-escaped) for payloads and messages."""
+    return orjson.dumps(obj).decode()
 
 
-loads = json.loads
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
+import orjson
 import time
 from typing import Callable, Optional, Sequence
 
@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - eventlet is a dependency, but the stor
     import threading as _real_threading
 
 _fromiso = dt.datetime.fromisoformat
-_loads = json.loads
+_loads = orjson.loads
 
 
 def make_tables(prefix: str = "") -> sa.MetaData:
@@ -173,7 +173,8 @@ class _SqlTransaction(Transaction):
         stmt = self._store._select().where(t.c.stream_id == stream_id, t.c.version > after_version)
         if until_version is not None:
             stmt = stmt.where(t.c.version <= until_version)
-        return [self._store._row(r) for r in self.connection.execute(stmt.order_by(t.c.version))]
+        rows = self.connection.execute(stmt.order_by(t.c.version)).all()
+        return [self._store._row(r) for r in rows]
 
     def stream_version(self, stream_id):
         t = self._store.events
@@ -308,7 +309,8 @@ class SqlEventStore(EventStore):
         t = self.events
         stmt = self._select().where(t.c.position > after_position).order_by(t.c.position).limit(limit)
         with self.reading() as conn:
-            return [self._row(r) for r in conn.execute(stmt)]
+            rows = conn.execute(stmt).all()  # one fetchall, not a fetchone per row
+        return [self._row(r) for r in rows]
 
     def read_stream(self, stream_id, after_version=0, until_version=None):
         with self.reading() as conn:

@@ -131,3 +131,29 @@ def _answers(method, *args):
     except Exception:  # not started yet: nameko's UnknownService, or a timeout
         time.sleep(0.5)
         return None
+
+
+@pytest.mark.parametrize("service", ["tickets", "grid", "performance"])
+def test_each_service_runs_alone_under_nameko_run_with_its_config_file(service, node_amqp_uri,
+                                                                       tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+    env.update(AMQP_URI=node_amqp_uri, NODE_ID="shazhou", ONEGRID_DATA_DIR=str(tmp_path))
+    nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
+    log = open(tmp_path / "nameko.log", "w")
+    process = subprocess.Popen(
+        [nameko, "run", "--config", f"services/{service}/config.yaml",
+         f"services.{service}.service:SERVICE"], env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    try:
+        with rpc_client({"AMQP_URI": node_amqp_uri}, timeout=30) as rpc:
+            answered = wait_until(lambda: _answers(lambda: ("log", getattr(rpc, service).read_log(0, 10))),
+                                  timeout=60, interval=0.5, message=f"{service} did not answer")
+        assert answered == ("log", [])  # a fresh node: an empty log, served over RPC
+        assert (tmp_path / f"{service}.sqlite").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
