@@ -5,7 +5,9 @@
 - ``dispatch``: a grid service (1 and 3 replicas, SQLite) seeded with the demo district; a
   burst of ``TicketOpened`` is appended to a tickets log and published by the kernel's relay;
   the clock stops when the last ``DispatchDecided`` is committed in the grid's log.
-  (From TicketOpened to TicketDispatched on the ticket needs the tickets service running too.)
+- ``dispatch to the ticket``: the real tickets service (its own log holding N freshly opened
+  tickets) and one grid replica; the clock runs from the tickets service's start (its relay
+  publishes the openings) until the last ``TicketDispatched`` is committed on its ticket.
 """
 from __future__ import annotations
 
@@ -102,6 +104,68 @@ def bench_dispatch(n: int, replicas: int, log) -> float:
     return n / elapsed
 
 
+def bench_dispatch_to_ticket(n: int, log) -> float:
+    """TicketOpened → grid's DispatchDecided → TicketDispatched committed on the ticket."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from onegrid import config as cfg
+    from onegrid.config import amqp_uri
+    from onegrid.testing import rpc_client, running, service_config, wait_until
+    from onegrid.uow import run_in_transaction
+    from services.grid.cli import seed_store
+    from services.grid.service import make_service as make_grid
+    from services.tickets import commands as c
+    from services.tickets import handlers
+    from services.tickets.policy import load_calendar, load_catalogue
+    from services.tickets.service import REGISTRY, UowTickets
+    from services.tickets.service import make_service as make_tickets
+
+    unique = uuid.uuid4().hex[:8]
+    tmp = tempfile.mkdtemp(prefix="dispatch-bench-")
+    grid_name, tickets_name = f"gridbench{unique}", f"ticketsbench{unique}"
+    config = service_config(amqp_uri(), tmp, grid_name, tickets_name, NODE_ID="bench",
+                            max_workers=100)
+    grid_store = cfg.open_service_store(grid_name, config)
+    seed_store(grid_store)
+    grid_store.close()
+    tickets_store = cfg.open_service_store(tickets_name, config)
+    catalogue, calendar = load_catalogue(), load_calendar()
+    district, rng = generate_district(), random.Random(5)
+    now = dt.datetime.now(dt.timezone.utc)
+    for i in range(n):  # the openings, as the tickets service itself records them
+        g = rng.choice(district.grids)
+        (x0, y0), (x1, _), (_, y1) = g.boundary[0], g.boundary[1], g.boundary[2]
+        cmd = c.OpenTicket(
+            ticket_id=f"bt-{i}", actor_id="bench", channel="hotline_12345",
+            category_code=rng.choice(["road_damage", "stairwell_hygiene", "noise_nuisance",
+                                      "streetlight_out", "fire_hazard"]),
+            title="t", description="d", street=g.street_code, community=g.community_code,
+            lat=(y0 + y1) / 2, lng=(x0 + x1) / 2, address=None, grid_code=None,
+            reporter_name=None, reporter_phone=None, attachments=())
+        run_in_transaction(tickets_store, REGISTRY, lambda uow, cmd=cmd: handlers.open_ticket(
+            UowTickets(uow), cmd, now, catalogue=catalogue, calendar=calendar, node_id="bench"))
+    events = tickets_store.events
+
+    def dispatched():
+        with tickets_store.reading() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(events).where(
+                events.c.event_type == "TicketDispatched")).scalar_one()
+
+    Grid = make_grid(grid_name, tickets_name, patrol_check_seconds=3600)
+    Tickets = make_tickets(tickets_name, grid_name, overdue_check_seconds=3600)
+    with running(Grid, config=config), rpc_client(config) as proxy:
+        wait_until(lambda: getattr(proxy, grid_name).status()["grids"] == 792, timeout=60)
+        started = time.perf_counter()
+        with running(Tickets, config=config):  # its relay now publishes the openings
+            wait_until(lambda: dispatched() >= n, timeout=600, interval=0.1)
+            elapsed = time.perf_counter() - started
+    tickets_store.close()
+    log(f"dispatch to the ticket: {n} openings: {elapsed:.1f}s")
+    return n / elapsed
+
+
 def run(quick: bool, log) -> dict:
     results = bench_locate(20_000 if quick else 200_000)
     log(f"locate: {results['locate lookups/s']:,.0f} lookups/s")
@@ -110,4 +174,6 @@ def run(quick: bool, log) -> dict:
         bench_dispatch(n, 1, log)
     results["dispatch decisions/s (3 replicas, TicketOpened -> DispatchDecided)"] = \
         bench_dispatch(n, 3, log)
+    results["dispatch decisions/s (TicketOpened -> TicketDispatched on the ticket)"] = \
+        bench_dispatch_to_ticket(n, log)
     return results
