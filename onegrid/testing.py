@@ -1,8 +1,13 @@
 """Helpers for tests that run real nameko containers against a real broker."""
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
+import os
 import time
+import urllib.parse
+import urllib.request
 
 import eventlet
 from nameko.containers import ServiceContainer
@@ -52,3 +57,52 @@ def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05, message
         if time.monotonic() > deadline:
             raise AssertionError(message or f"condition not met within {timeout}s")
         eventlet.sleep(interval)
+
+
+class RabbitAdmin:
+    """A small client of RabbitMQ's management API (vhosts, definitions) for tests.
+
+    The API is found beside the broker of ``amqp_uri`` on port 15672 unless
+    ``RABBIT_API_URI`` names it; it needs the rabbitmq_management plugin.
+    """
+
+    def __init__(self, amqp_uri: str):
+        self.amqp = urllib.parse.urlparse(amqp_uri)
+        api = os.environ.get("RABBIT_API_URI") or (
+            f"http://{self.amqp.username or 'guest'}:{self.amqp.password or 'guest'}"
+            f"@{self.amqp.hostname}:15672")
+        self.api = urllib.parse.urlparse(api)
+
+    def call(self, method: str, path: str, body=None) -> int:
+        request = urllib.request.Request(
+            f"{self.api.scheme}://{self.api.hostname}:{self.api.port}{path}", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"content-type": "application/json"})
+        token = base64.b64encode(f"{self.api.username}:{self.api.password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+
+    def create_vhost(self, vhost: str) -> str:
+        """Create ``vhost`` with full rights for the broker user; returns its AMQP URI."""
+        user = self.amqp.username or "guest"
+        self.call("PUT", f"/api/vhosts/{urllib.parse.quote(vhost, safe='')}")
+        self.call("PUT", f"/api/permissions/{urllib.parse.quote(vhost, safe='')}/{user}",
+                  {"configure": ".*", "write": ".*", "read": ".*"})
+        return self.amqp._replace(path="/" + vhost).geturl()
+
+    def delete_vhost(self, vhost: str) -> None:
+        self.call("DELETE", f"/api/vhosts/{urllib.parse.quote(vhost, safe='')}")
+
+    def get(self, path: str):
+        request = urllib.request.Request(f"{self.api.scheme}://{self.api.hostname}:{self.api.port}{path}")
+        token = base64.b64encode(f"{self.api.username}:{self.api.password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def queues(self, vhost: str) -> list[str]:
+        return [q["name"] for q in self.get(f"/api/queues/{urllib.parse.quote(vhost, safe='')}")]
+
+    def import_definitions(self, vhost: str, definitions: dict) -> None:
+        self.call("POST", f"/api/definitions/{urllib.parse.quote(vhost, safe='')}", definitions)

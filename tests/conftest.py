@@ -91,6 +91,28 @@ def database_url():
 
 
 @pytest.fixture
+def vhosts(amqp_uri):
+    """Make RabbitMQ virtual hosts (one per node under test); all are deleted afterwards."""
+    from onegrid.testing import RabbitAdmin
+
+    admin, made = RabbitAdmin(amqp_uri), []
+
+    def make(name):
+        try:
+            uri = admin.create_vhost(name)
+        except OSError as err:
+            pytest.fail(f"cannot reach RabbitMQ's management API ({err}): enable it with "
+                        "`rabbitmq-plugins enable rabbitmq_management` or set RABBIT_API_URI")
+        made.append(name)
+        return uri
+
+    make.admin = admin
+    yield make
+    for name in made:
+        admin.delete_vhost(name)
+
+
+@pytest.fixture
 def unique():
     """A short random suffix so tests never collide on a shared broker or database."""
     return uuid.uuid4().hex[:10]

@@ -3,14 +3,11 @@
 The node gets its own RabbitMQ virtual host, as a street office's node does in production,
 and its own data directory of SQLite files.
 """
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 
 import pytest
 from shapely.geometry import Polygon
@@ -21,43 +18,10 @@ from services.grid.seed import generate_district
 pytestmark = pytest.mark.broker
 
 
-def _management(amqp_uri):
-    """The management API beside the broker (RABBIT_API_URI overrides it)."""
-    explicit = os.environ.get("RABBIT_API_URI")
-    if explicit:
-        return explicit.rstrip("/")
-    parts = urllib.parse.urlparse(amqp_uri)
-    return f"http://{parts.username or 'guest'}:{parts.password or 'guest'}@{parts.hostname}:15672"
-
-
-def _call(api, method, path, body=None):
-    parts = urllib.parse.urlparse(api)
-    request = urllib.request.Request(
-        f"{parts.scheme}://{parts.hostname}:{parts.port}{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"content-type": "application/json"})
-    import base64
-    token = base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status
-
-
 @pytest.fixture
-def node_amqp_uri(amqp_uri, unique):
-    """A fresh virtual host for this node (needs RabbitMQ's management plugin)."""
-    api, vhost = _management(amqp_uri), f"onegrid-node-{unique}"
-    try:
-        _call(api, "PUT", f"/api/vhosts/{vhost}")
-    except OSError as err:
-        pytest.fail(f"cannot reach RabbitMQ's management API at {api} ({err}): enable it with "
-                    "`rabbitmq-plugins enable rabbitmq_management` or set RABBIT_API_URI")
-    parts = urllib.parse.urlparse(amqp_uri)
-    user = parts.username or "guest"
-    _call(api, "PUT", f"/api/permissions/{vhost}/{user}",
-          {"configure": ".*", "write": ".*", "read": ".*"})
-    yield parts._replace(path="/" + vhost).geturl()
-    _call(api, "DELETE", f"/api/vhosts/{vhost}")
+def node_amqp_uri(vhosts, unique):
+    """A fresh virtual host for this node, as a street office's node has in production."""
+    return vhosts(f"onegrid-node-{unique}")
 
 
 def onegrid(*args, env, **kwargs):
