@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import sqlalchemy as sa
 
 from .envelope import Envelope
-from .store import EventStore, TrackingConflict
+from .store import EventStore
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +55,17 @@ def catch_up(store: EventStore, projection: Projection, *, page_size: int = 2000
     while max_pages is None or pages < max_pages:
         with store.transaction() as tx:
             position = tx.get_position(name)
-            page = store.read_all(position, page_size)
+            page = tx.read_all(position, page_size)
             if not page:
                 return total
             projection.apply_page(tx.connection, page)
-            _move(tx, name, position, page[-1].position)
+            # another runner that applied the same page first wins; this one rolls back
+            tx.move_position(name, position, page[-1].position)
         total += len(page)
         pages += 1
         if progress:
             progress(len(page))
     return total
-
-
-def _move(tx, name: str, previous: int, position: int) -> None:
-    # another runner that applied the same page first wins; this transaction rolls back
-    if tx.get_position(name) != previous:
-        raise TrackingConflict(f"{name} moved on from {previous}")
-    tx.set_position(name, position)
 
 
 def replay(store: EventStore, projection: Projection, *, page_size: int = 5000,

@@ -48,6 +48,8 @@ DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0)
 #: right now, before fetching it from the source's log. Short: when the missing versions are
 #: of types this service does not consume, they never arrive and only the fetch fills them.
 GAP_PATIENCE = (0.02,)
+#: seconds to wait for the source's log when fetching a gap
+FETCH_TIMEOUT = 30.0
 ATTEMPTS = "x-onegrid-attempts"
 
 
@@ -206,7 +208,11 @@ class BoundInbox:
 
     def _fetch(self, source, envelope, applied) -> list[Envelope]:
         proxy = ServiceProxy(self.worker_ctx, source, self.provider.rpc_reply_listener)
-        raw = proxy.read_stream(envelope.stream_id, applied, envelope.version - 1)
+        # nameko's RPC waits for ever: a source that is down must fail this delivery (it is
+        # retried later), not hold a worker and its message
+        with eventlet.Timeout(FETCH_TIMEOUT, _GapNotFilled(
+                f"{source} did not answer read_stream within {FETCH_TIMEOUT}s")):
+            raw = proxy.read_stream(envelope.stream_id, applied, envelope.version - 1)
         missing = [Envelope.from_message(m) for m in raw]
         if [e.version for e in missing] != list(range(applied + 1, envelope.version)):
             raise _GapNotFilled(
@@ -272,7 +278,7 @@ class Inbox(DependencyProvider):
             batch.sort(key=lambda item: (item[0], item[2].stream_id, item[2].version))
             try:
                 outcomes = tpool.execute(self._apply_batch, batch)
-            except BaseException as failed:  # the commit itself failed: nothing was applied
+            except Exception as failed:  # the commit itself failed: nothing was applied
                 for *_, done in batch:
                     done.send_exception(failed)
                 continue
@@ -317,6 +323,11 @@ class Inbox(DependencyProvider):
     def _apply_batch_isolated(self, batch) -> list:
         outcomes = []
         with self.keeper.store.transaction() as tx:
+            # lock the inbox rows first, as the fast path does: the same lock order on both
+            # paths, so two replicas never deadlock on inbox rows against the events table
+            for source in {item[0] for item in batch}:
+                tx.applied_versions(self.consumer, source,
+                                    [item[2].stream_id for item in batch if item[0] == source])
             for source, missing, envelope, _ in batch:
                 try:
                     with tx.savepoint():
@@ -394,15 +405,13 @@ class DeadLetters:
             channel = conn.channel()
             Queue(self.queue, durable=True)(channel).declare()
             producer = kombu.Producer(conn.channel())
-            held = []
             while True:
                 message = channel.basic_get(self.queue, no_ack=False)
                 if message is None:
                     break
                 info = _describe(message)
                 if wanted is not None and info["event_id"] not in wanted:
-                    held.append(message)
-                    continue
+                    continue  # left unacked: it goes back to the queue when the channel closes
                 headers = dict(message.headers or {})
                 headers[ATTEMPTS] = 0
                 producer.publish(message.body, exchange="", routing_key=info["queue"],

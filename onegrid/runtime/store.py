@@ -112,11 +112,15 @@ class StoreKeeper(SharedExtension):
 
     def _run_projection(self, projection: Projection, wake: _Wakeup):
         lease, backoff = f"{checkpoint_name(projection)}:{self.service}", 0.5
+        renew_at = 0.0  # taking or renewing the lease is a write: once a third of its ttl
         while self._running:
             try:
-                if not tpool.execute(self.store.try_lease, lease, self.holder, self.lease_ttl):
-                    eventlet.sleep(self.lease_ttl / 3)
-                    continue
+                if time.monotonic() >= renew_at:
+                    if not tpool.execute(self.store.try_lease, lease, self.holder, self.lease_ttl):
+                        renew_at = 0.0
+                        eventlet.sleep(self.lease_ttl / 3)
+                        continue
+                    renew_at = time.monotonic() + self.lease_ttl / 3
                 if not tpool.execute(catch_up, self.store, projection, max_pages=1):
                     wake.wait(self.idle)
                 backoff = 0.5

@@ -74,6 +74,16 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     def set_position(self, name: str, position: int) -> None: ...
 
+    def move_position(self, name: str, previous: int, position: int) -> None:
+        """Move a checkpoint from ``previous`` to ``position``; TrackingConflict if it moved."""
+        if self.get_position(name) != previous:
+            raise TrackingConflict(f"{name} moved on from {previous}")
+        self.set_position(name, position)
+
+    @abc.abstractmethod
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[Envelope]:
+        """The next page of the log, read in this transaction."""
+
     @abc.abstractmethod
     def savepoint(self) -> contextlib.AbstractContextManager[None]:
         """A nested scope: an error inside undoes only what was written inside."""

@@ -61,6 +61,9 @@ class _MemoryTransaction(Transaction):
     def set_position(self, name, position):
         self._positions[name] = position
 
+    def read_all(self, after_position=0, limit=1000):
+        return self._store.read_all(after_position, limit)
+
     @contextlib.contextmanager
     def savepoint(self):
         saved = (list(self._events), dict(self._tracking), dict(self._positions))

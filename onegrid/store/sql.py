@@ -9,6 +9,7 @@ handed out and made visible in the same order; plain readers are not blocked by 
 from __future__ import annotations
 
 import contextlib
+import os
 import datetime as dt
 import orjson
 import time
@@ -76,10 +77,16 @@ def make_tables(prefix: str = "") -> sa.MetaData:
 
 def create_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs) -> Engine:
     """An engine with the settings the store relies on (WAL and explicit BEGIN on SQLite)."""
+    # store calls run on eventlet's thread pool (20 threads unless EVENTLET_THREADPOOL_SIZE
+    # says otherwise): a pool smaller than that makes threads wait on a green lock, which
+    # stalls or hangs them
+    threads = int(os.environ.get("EVENTLET_THREADPOOL_SIZE", 20))
+    kwargs.setdefault("pool_size", threads + 5)
+    kwargs.setdefault("max_overflow", 10)
     if not url.startswith("sqlite"):
         kwargs.setdefault("pool_pre_ping", True)
-        kwargs.setdefault("pool_size", 10)
         return sa.create_engine(url, **kwargs)
+    kwargs.setdefault("poolclass", sa.pool.QueuePool)
     engine = sa.create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
@@ -129,16 +136,16 @@ class _SqlTransaction(Transaction):
     def __init__(self, store: "SqlEventStore", connection: Connection):
         self._store = store
         self.connection = connection
-        self._locked = False
         self.appended: list[Envelope] = []
 
     def append(self, stream_id, expected_version, events: Sequence[NewEvent]):
         store, conn = self._store, self.connection
         if not events:
             return []
-        if store.is_postgres and not self._locked:
-            conn.exec_driver_sql(f"LOCK TABLE {store.events.name} IN EXCLUSIVE MODE")
-            self._locked = True
+        if store.is_postgres:
+            # every append takes it (a no-op once held): a savepoint that rolled back has
+            # released a lock taken inside it, and a later append must not go without it
+            conn.exec_driver_sql(f"LOCK TABLE {store.quoted_events} IN EXCLUSIVE MODE")
         actual = self.stream_version(stream_id)
         if actual != expected_version:
             raise WrongExpectedVersion(stream_id, expected_version, actual)
@@ -249,6 +256,25 @@ class _SqlTransaction(Transaction):
         found = self.connection.execute(sa.select(t.c.position).where(t.c.name == name)).scalar()
         return found or 0
 
+    def move_position(self, name, previous, position):
+        t, conn = self._store.positions, self.connection
+        if previous == 0 and self.get_position(name) == 0:
+            try:
+                with conn.begin_nested():
+                    if conn.execute(t.update().where(t.c.name == name, t.c.position == 0)
+                                    .values(position=position)).rowcount == 0:
+                        conn.execute(t.insert().values(name=name, position=position))
+                return
+            except sa.exc.IntegrityError:
+                raise TrackingConflict(f"{name} was started by another runner") from None
+        moved = conn.execute(t.update().where(t.c.name == name, t.c.position == previous)
+                             .values(position=position))
+        if moved.rowcount != 1:
+            raise TrackingConflict(f"{name} moved on from {previous}")
+
+    def read_all(self, after_position=0, limit=1000):
+        return self._store._read_all(self.connection, after_position, limit)
+
     def set_position(self, name, position):
         t, conn = self._store.positions, self.connection
         if conn.execute(t.update().where(t.c.name == name).values(position=position)).rowcount == 0:
@@ -274,6 +300,7 @@ class SqlEventStore(EventStore):
         # command latency); other processes still wait through the busy timeout.
         self._writers = _real_threading.RLock() if self.is_sqlite else contextlib.nullcontext()
         create_tables(self.metadata, self.engine)
+        self.quoted_events = self.engine.dialect.identifier_preparer.format_table(self.events)
         t = self.events
         self._columns = (t.c.event_id, t.c.stream_id, t.c.version, t.c.event_type,
                          t.c.schema_version, t.c.payload, t.c.occurred_at, t.c.recorded_at,
@@ -306,10 +333,13 @@ class SqlEventStore(EventStore):
             yield conn
 
     def read_all(self, after_position=0, limit=1000):
+        with self.reading() as conn:
+            return self._read_all(conn, after_position, limit)
+
+    def _read_all(self, conn, after_position, limit):
         t = self.events
         stmt = self._select().where(t.c.position > after_position).order_by(t.c.position).limit(limit)
-        with self.reading() as conn:
-            rows = conn.execute(stmt).all()  # one fetchall, not a fetchone per row
+        rows = conn.execute(stmt).all()  # one fetchall, not a fetchone per row
         return [self._row(r) for r in rows]
 
     def read_stream(self, stream_id, after_version=0, until_version=None):

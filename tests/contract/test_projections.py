@@ -103,3 +103,48 @@ def test_a_runner_that_lost_the_race_for_a_page_rolls_it_back(store, monkeypatch
     with pytest.raises(TrackingConflict):
         catch_up(store, projection)
     assert rows(store) == []
+
+
+class EventCount(Projection):
+    """A row per event folded: a page applied twice would leave twice the rows."""
+
+    name = "event_count"
+    metadata = sa.MetaData()
+    table = sa.Table("event_count", metadata, sa.Column("event_id", sa.String(40)))
+
+    def __init__(self, barrier):
+        self.barrier = barrier
+
+    def apply_page(self, conn, envelopes):
+        conn.execute(self.table.insert(), [{"event_id": e.event_id} for e in envelopes])
+        self.barrier.wait()  # both runners folded the same page and are about to move on
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)
+def test_two_runners_folding_the_same_page_at_once_apply_it_once(store, unique):
+    from eventlet.patcher import original
+
+    real_threading = original("threading")
+    EventCount.table.name = f"event_count_{unique}"
+    projection = EventCount(real_threading.Barrier(2, timeout=10))
+    projection.create(store.engine)
+    fill(store, 3)
+    outcomes = []
+
+    def run():
+        try:
+            outcomes.append(catch_up(store, projection, max_pages=1))
+        except TrackingConflict:
+            outcomes.append("conflict")
+
+    threads = [real_threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with store.reading() as conn:
+        counted = conn.execute(sa.select(sa.func.count()).select_from(EventCount.table)).scalar()
+    EventCount.metadata.drop_all(store.engine)
+    assert sorted(outcomes, key=str) == [store.last_position(), "conflict"]
+    assert counted == store.last_position()
