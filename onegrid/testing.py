@@ -104,5 +104,10 @@ class RabbitAdmin:
     def queues(self, vhost: str) -> list[str]:
         return [q["name"] for q in self.get(f"/api/queues/{urllib.parse.quote(vhost, safe='')}")]
 
+    def bindings(self, vhost: str) -> list[tuple[str, str, str]]:
+        """(source exchange, destination, routing key) of every binding in ``vhost``."""
+        return [(b["source"], b["destination"], b["routing_key"])
+                for b in self.get(f"/api/bindings/{urllib.parse.quote(vhost, safe='')}")]
+
     def import_definitions(self, vhost: str, definitions: dict) -> None:
         self.call("POST", f"/api/definitions/{urllib.parse.quote(vhost, safe='')}", definitions)

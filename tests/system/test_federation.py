@@ -42,9 +42,11 @@ def test_shazhou_ticket_events_reach_the_district_on_their_own_exchange(vhosts, 
     with Connection(district_uri) as conn:
         dashboard(conn.default_channel).declare()
         own(conn.default_channel).declare()
-    # the federation link is up once its queue exists on the street's broker
-    wait_until(lambda: any(q.startswith("federation:") for q in admin.queues(street_vhost)),
-               timeout=30, message="the federation link did not start (rabbitmq_federation enabled?)")
+    # the link is up once its queue on the street's broker is bound to tickets.events with
+    # the dashboard's binding (federation propagates bindings a moment after they are made)
+    wait_until(lambda: any(src == "tickets.events" and dest.startswith("federation:")
+                           and key == "#" for src, dest, key in admin.bindings(street_vhost)),
+               timeout=60, message="the federation link did not start (rabbitmq_federation enabled?)")
 
     store = SqlEventStore(f"sqlite:///{tmp_path}/tickets.sqlite", node_id="shazhou")
     store.append("t-1", 0, [NewEvent("TicketOpened", {"title": "Stairwell 3 not cleaned"})])
