@@ -102,6 +102,7 @@ def bench_end_to_end(tmp, amqp_uri, n, log):
     """
     import eventlet
     from onegrid.runtime import Inbox, Store, consume
+    from onegrid.tables import upsert
     from onegrid.testing import running
 
     source_name = f"e2esrc{uuid.uuid4().hex[:6]}"
@@ -109,20 +110,19 @@ def bench_end_to_end(tmp, amqp_uri, n, log):
     counts = sa.Table("counts", sa.MetaData(), sa.Column("stream_id", sa.String(64), primary_key=True),
                       sa.Column("n", sa.Integer, nullable=False))
 
-    def count(uow, event):
-        conn = uow.connection
-        if conn.execute(counts.update().where(counts.c.stream_id == event.stream_id)
-                        .values(n=counts.c.n + 1)).rowcount == 0:
-            conn.execute(counts.insert().values(stream_id=event.stream_id, n=1))
+    def count(uow, event, ctx):
+        upsert(uow.connection, counts, {"stream_id": event.stream_id}, {"n": 1}, {"n": counts.c.n + 1})
+
+    reactions = {source_name: {"Noted": count}}
 
     class Sink:
         name = sink_name
         store = Store()
-        inbox = Inbox({source_name: {"Noted": count}})
+        inbox = Inbox(reactions, tables=lambda ctx: counts.metadata)
 
-        @consume(source_name, ["Noted"])
-        def on_event(self, event):
-            self.inbox.apply(source_name, event)
+        @consume(reactions)
+        def on_event(self, source, event):
+            self.inbox.apply(source, event)
 
     config = {"AMQP_URI": amqp_uri, "max_workers": 200,
               f"{sink_name.upper()}_DATABASE_URL": f"sqlite:///{tmp}/{sink_name}.sqlite"}
@@ -135,7 +135,6 @@ def bench_end_to_end(tmp, amqp_uri, n, log):
     try:
         with running(Sink, config=config) as containers:
             keeper = next(e for e in containers[0].shared_extensions.values() if hasattr(e, "relay"))
-            counts.create(keeper.store.engine, checkfirst=True)
             if eventlet.tpool.execute(source.stdout.readline).strip() != "ready":
                 raise RuntimeError("the source service did not start")
             started = time.perf_counter()

@@ -121,7 +121,7 @@ def dlq_list(service, as_json):
     from rich.console import Console
     from rich.table import Table
 
-    from .runtime.consume import DeadLetters
+    from .runtime.dead_letters import DeadLetters
 
     letters = DeadLetters(cfg.amqp_uri(_env_config()), service).list()
     if as_json:
@@ -141,7 +141,7 @@ def dlq_list(service, as_json):
 @click.option("--event-id", "event_ids", multiple=True, help="replay only these (default: all)")
 def dlq_replay(service, event_ids):
     """Send SERVICE's dead letters back to the queues they failed on."""
-    from .runtime.consume import DeadLetters
+    from .runtime.dead_letters import DeadLetters
 
     count = DeadLetters(cfg.amqp_uri(_env_config()), service).replay(event_ids or None)
     click.echo(f"replayed {count} dead letter(s) of {service}")

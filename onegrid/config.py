@@ -49,3 +49,24 @@ def open_service_store(service: str, config: dict | None = None, **options):
     from .store import open_store
     return open_store(database_url(service, config), node_id(config),
                       prefix=table_prefix(service, config), **options)
+
+
+def service_name(config: dict | None, logical: str) -> str:
+    """The running name of the service a module calls ``logical`` (``grid``, ``tickets``...).
+
+    ``ONEGRID_SERVICE_NAMES`` maps logical names to running ones, as a dict or as
+    ``grid=grid-a1,tickets=tickets-a1``; tests use it to run services under random names.
+    """
+    names = _get(config or {}, "ONEGRID_SERVICE_NAMES") or {}
+    if isinstance(names, str):
+        names = dict(item.split("=", 1) for item in names.split(",") if "=" in item)
+    return names.get(logical, logical)
+
+
+def clock(config: dict | None = None):
+    """The service's clock: ``ONEGRID_CLOCK`` (a callable, for tests) or the real UTC time."""
+    given = (config or {}).get("ONEGRID_CLOCK")
+    if callable(given):
+        return given
+    import datetime as dt
+    return lambda: dt.datetime.now(dt.timezone.utc)

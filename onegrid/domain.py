@@ -8,17 +8,9 @@ follow one path.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, Iterable
+from typing import Iterable
 
-
-class DomainError(Exception):
-    """Base of every service's typed domain errors (the gateway maps them to HTTP)."""
-
-    code: ClassVar[str] = "domain_error"
-
-    def to_dict(self) -> dict:
-        """Describe the error for RPC and HTTP callers."""
-        return {"error": self.code, "message": str(self)}
+from .errors import DomainError  # noqa: F401  (the root of every typed error)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,10 +19,11 @@ log = logging.getLogger(__name__)
 
 
 class Projection:
-    """Subclasses set ``name`` and ``metadata`` and implement ``apply`` (or ``apply_page``)."""
+    """Subclasses set ``name`` and ``metadata`` (their own, per instance) and implement
+    ``apply`` (or ``apply_page``)."""
 
     name: str = ""
-    metadata: sa.MetaData = sa.MetaData()
+    metadata: Optional[sa.MetaData] = None
     #: event types this projection folds (None: every type)
     event_types: Optional[frozenset] = None
 

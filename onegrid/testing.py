@@ -3,29 +3,114 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import json
 import os
 import time
 import urllib.parse
 import urllib.request
+from typing import Optional
 
 import eventlet
 from nameko.containers import ServiceContainer
 from nameko.standalone.rpc import ClusterRpcProxy
 
+#: China Standard Time, the time zone of every street office (and of test data)
+CST = dt.timezone(dt.timedelta(hours=8))
+#: the services of a node by their logical names
+SERVICES = ("tickets", "grid", "performance", "orgs")
 
-def service_config(amqp_uri: str, data_dir, *names: str, **extra) -> dict:
+
+class Clock:
+    """A clock a test moves by hand: ``clock()`` is now; ``clock.now = ...`` sets it."""
+
+    def __init__(self, now: Optional[dt.datetime] = None):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now or dt.datetime.now(dt.timezone.utc)
+
+
+def names(unique: str) -> dict[str, str]:
+    """Running names for a test's services: ``{"tickets": "tickets<unique>", ...}``."""
+    return {logical: f"{logical}{unique}" for logical in SERVICES}
+
+
+def renamed(service_class: type, name: str) -> type:
+    """The service class running under another name (tests: a random one per test)."""
+    return type(service_class.__name__, (service_class,), {"name": name})
+
+
+def service_config(amqp_uri: str, data_dir, *names_: str, unique: Optional[str] = None,
+                   clock=None, **extra) -> dict:
     """Config for services under test: a SQLite file each in ``data_dir``, short timings.
 
-    Short retry delays, lease and poll interval keep broker tests quick; ``extra`` adds or
-    overrides keys.
+    Short retry delays, lease and poll interval keep broker tests quick. With ``unique``,
+    every service runs as ``<logical name><unique>`` (``ONEGRID_SERVICE_NAMES``); ``clock``
+    is the services' clock; ``extra`` adds or overrides keys.
     """
     config = {"AMQP_URI": amqp_uri, "NODE_ID": "shazhou", "ONEGRID_POLL_SECONDS": 0.05,
-              "ONEGRID_RETRY_DELAYS": "0.2,0.5,1", "ONEGRID_LEASE_SECONDS": 2}
-    for name in names:
+              "ONEGRID_RETRY_DELAYS": "0.2,0.5,1", "ONEGRID_LEASE_SECONDS": 2,
+              "ONEGRID_CATCHUP_SECONDS": 1}
+    if unique is not None:
+        config["ONEGRID_SERVICE_NAMES"] = names(unique)
+    if clock is not None:
+        config["ONEGRID_CLOCK"] = clock
+    for name in names_:
         config[f"{name.upper()}_DATABASE_URL"] = f"sqlite:///{data_dir}/{name}.sqlite"
     config.update(extra)
     return config
+
+
+class FakeSource:
+    """Another service's log and relay, standing in for it: append, then publish by hand.
+
+    ``serve(config)`` also answers ``read_stream``/``read_log`` over RPC, as the real
+    service does, for consumers that fetch a gap or catch up from the log.
+    """
+
+    def __init__(self, amqp_uri: str, data_dir, name: str, node_id: str = "shazhou"):
+        from .store import open_store
+        self.name = name
+        self.amqp_uri = amqp_uri
+        self.url = f"sqlite:///{data_dir}/{name}.sqlite"
+        self.store = open_store(self.url, node_id, prefix=f"{name}_")
+
+    def append(self, streams) -> list:
+        """Append ``[(stream id, [(type, payload), ...]), ...]`` in one transaction."""
+        from .envelope import NewEvent
+        out = []
+        with self.store.transaction() as tx:
+            for stream_id, events in streams:
+                out.extend(tx.append(stream_id, tx.stream_version(stream_id),
+                                     [NewEvent(t, p) for t, p in events]))
+        return out
+
+    def publish(self) -> int:
+        """Publish whatever the relay has not published yet; returns how many."""
+        from .relay import Relay
+        relay = Relay(self.store, self.amqp_uri, self.name, page_size=1000)
+        try:
+            return relay.drain()
+        finally:
+            relay.close()
+
+    @contextlib.contextmanager
+    def serve(self, config: dict):
+        """Run the source's log reader (``read_stream``, ``read_log``) as a nameko service."""
+        from .runtime import EventLogRpc, Store
+
+        class Log(EventLogRpc):
+            name = self.name
+            store = Store()
+
+        served = dict(config, ONEGRID_RELAY=False,
+                      **{f"{self.name.upper()}_DATABASE_URL": self.url})
+        with running(Log, config=served) as containers:
+            yield containers[0]
+
+    def close(self):
+        self.store.close()
 
 
 @contextlib.contextmanager

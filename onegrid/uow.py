@@ -15,8 +15,10 @@ class UnitOfWork:
     """What a command handler or a reaction gets: its store transaction, typed."""
 
     def __init__(self, tx: Transaction, registry: EventRegistry, *, actor: Actor = SYSTEM,
-                 correlation_id: Optional[str] = None, causation_id: Optional[str] = None):
+                 correlation_id: Optional[str] = None, causation_id: Optional[str] = None,
+                 read_only: bool = False):
         self.tx = tx
+        self.read_only = read_only
         self.registry = registry
         self.actor = actor
         self.correlation_id = correlation_id
@@ -34,6 +36,11 @@ class UnitOfWork:
             return None
         return cls.rehydrate(stream_id, (self.registry.to_domain(e) for e in envelopes))
 
+    def read_stream(self, stream_id: str, after_version: int = 0,
+                    until_version: Optional[int] = None) -> list[Envelope]:
+        """A stream's envelopes as stored, in this transaction."""
+        return self.tx.read_stream(stream_id, after_version, until_version)
+
     def save(self, aggregate: Aggregate) -> list[Envelope]:
         """Append the aggregate's new events, expecting the version it was loaded at."""
         expected = aggregate.expected_version
@@ -41,6 +48,8 @@ class UnitOfWork:
         return self.append(aggregate.id, expected, events)
 
     def append(self, stream_id: str, expected_version: int, events) -> list[Envelope]:
+        if self.read_only:
+            raise RuntimeError("a query records nothing: run the change as a command")
         new = [self.registry.to_new_event(
             e, actor=self.actor, correlation_id=self.correlation_id,
             causation_id=self.causation_id) for e in events]

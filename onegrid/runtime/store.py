@@ -6,7 +6,10 @@ one slow write never freezes the service's other workers.
 """
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
+import random
 import socket
 import time
 import uuid
@@ -23,7 +26,7 @@ from ..envelope import SYSTEM, Actor, Envelope
 from ..projections import Projection, catch_up, checkpoint_name
 from ..registry import EventRegistry
 from ..relay import Relay
-from ..store import EventStore, StoreError
+from ..store import EventStore, StoreError, WrongExpectedVersion
 from ..uow import UnitOfWork, run_in_transaction
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,21 @@ class _Wakeup:
             pass
 
 
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """What a service's composition root (``build_context``) is given to build its context."""
+
+    service: str            # the running name of this service
+    config: dict            # nameko's config
+    node_id: str            # the node (street office) events are born on
+    prefix: str             # read-model tables are named ``<prefix><table>``
+    clock: Callable[[], dt.datetime]  # aware UTC now (``ONEGRID_CLOCK`` in tests)
+
+    def source(self, logical: str) -> str:
+        """The running name of another service (``ONEGRID_SERVICE_NAMES``)."""
+        return cfg.service_name(self.config, logical)
+
+
 class StoreKeeper(SharedExtension):
     """One per service container: opens the store, runs the relay and the projections."""
 
@@ -56,6 +74,9 @@ class StoreKeeper(SharedExtension):
         self.registry = EventRegistry()
         self.projections: list[Projection] = []
         self.redact: Optional[Callable[[Envelope], Envelope]] = None
+        self.build_context: Optional[Callable[[Setup], object]] = None
+        self.projection_factory: Optional[Callable[[object], Iterable[Projection]]] = None
+        self.context = None
         self.relay: Optional[Relay] = None
         self._running = False
         self._wakeups: list[_Wakeup] = []
@@ -65,6 +86,13 @@ class StoreKeeper(SharedExtension):
         config = self.container.config
         self.service = self.container.service_name
         self.store = tpool.execute(cfg.open_service_store, self.service, config)
+        self.setup_info = Setup(service=self.service, config=config, node_id=self.store.node_id,
+                                prefix=cfg.table_prefix(self.service, config),
+                                clock=cfg.clock(config))
+        if self.build_context is not None:
+            self.context = self.build_context(self.setup_info)
+        if self.projection_factory is not None:
+            self.projections.extend(self.projection_factory(self.context))
         self.idle = float(config.get("ONEGRID_POLL_SECONDS", 0.5))
         self.lease_ttl = float(config.get("ONEGRID_LEASE_SECONDS", 10))
         if config.get("ONEGRID_RELAY", True) not in (False, "false", "0", 0):
@@ -131,41 +159,81 @@ class StoreKeeper(SharedExtension):
                 eventlet.sleep(backoff)
                 backoff = min(backoff * 2, 30)
 
-    def register(self, registry: EventRegistry, projections: Iterable[Projection],
-                 redact: Optional[Callable[[Envelope], Envelope]] = None):
+    def register(self, registry: EventRegistry, projections,
+                 redact: Optional[Callable[[Envelope], Envelope]] = None, context=None):
         for spec in registry:
             self.registry.register(spec.event_type, spec.schema, version=spec.version,
                                    upcasters=spec.upcasters, event_class=spec.event_class)
-        self.projections.extend(projections)
+        if callable(projections):
+            self.projection_factory = projections
+        else:
+            self.projections.extend(projections)
         if redact is not None:
             self.redact = redact
+        if context is not None:
+            self.build_context = context
 
 
 class WorkerStore:
     """What a worker gets from ``Store``: commands and reads that don't block the loop."""
 
+    #: a command reloads and decides again this many times when a stream moved on meanwhile
+    RETRIES = 10
+    #: then it steps back a random moment and tries again, this many times
+    BACKOFFS = 4
+
     def __init__(self, keeper: StoreKeeper, worker_ctx):
-        self.keeper = keeper
-        self.store = keeper.store
+        self._keeper = keeper
+        self._store = keeper.store
         self.registry = keeper.registry
         self.worker_ctx = worker_ctx
 
+    @property
+    def node_id(self) -> str:
+        """The node this service runs on (its events are born there)."""
+        return self._store.node_id
+
+    @property
+    def context(self):
+        """The service's context, built once per container by its ``build_context``."""
+        return self._keeper.context
+
     def command(self, fn: Callable[[UnitOfWork], object], *, actor: Actor = SYSTEM,
                 correlation_id: Optional[str] = None, causation_id: Optional[str] = None,
-                retries: int = 5, settle: bool = False):
-        """Run ``fn(uow)`` in one transaction (retried on a version conflict); returns its result.
+                retries: int = RETRIES, backoffs: int = BACKOFFS, settle: bool = False):
+        """Run ``fn(uow)`` in one transaction and return its result.
 
-        With ``settle``, return only once this service's read models show the change, so the
-        caller reads its own writes (see ``settle``).
+        A version conflict reloads and decides again at once, ``retries`` times; then the
+        command steps back a random, growing moment (so racing workers on a hot stream
+        spread out) up to ``backoffs`` times, and at last the conflict reaches the caller
+        with nothing stored. With ``settle``, return only once this service's read models
+        show the change, so the caller reads its own writes (see ``settle``).
         """
-        result, recorded = tpool.execute(
-            run_in_transaction, self.store, self.registry, fn, retries=retries,
-            actor=actor, correlation_id=correlation_id, causation_id=causation_id)
+        for attempt in range(backoffs + 1):
+            try:
+                result, recorded = tpool.execute(
+                    run_in_transaction, self._store, self.registry, fn, retries=retries,
+                    actor=actor, correlation_id=correlation_id, causation_id=causation_id)
+                break
+            except WrongExpectedVersion:
+                if attempt == backoffs:
+                    raise
+                eventlet.sleep(random.uniform(0, 0.01 * 2 ** attempt))
         if recorded:
-            self.keeper.appended()
+            self._keeper.appended()
             if settle:
                 self.settle()
         return result
+
+    def query(self, fn: Callable[[UnitOfWork], object]):
+        """Run ``fn(q)`` on one consistent snapshot: ``q.load``, ``q.read_stream``, ``q.connection``.
+
+        Nothing can be recorded through ``q``; use it for reads of aggregates and read models.
+        """
+        def run():
+            with self._store.snapshot() as tx:
+                return fn(UnitOfWork(tx, self.registry, read_only=True))
+        return tpool.execute(run)
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until every projection of this service has folded the log as it is now.
@@ -175,63 +243,60 @@ class WorkerStore:
         few milliseconds, usually one fold). After ``timeout`` it returns anyway: the change
         is stored, only the read model is late.
         """
-        names = [checkpoint_name(p) for p in self.keeper.projections]
+        names = [checkpoint_name(p) for p in self._keeper.projections]
         if not names:
             return
-        target = tpool.execute(self.store.last_position)
+        store = self._store
+        target = tpool.execute(store.last_position)
         deadline = time.monotonic() + timeout
 
         def behind():
-            return [n for n in names if self.store.get_position(n) < target]
+            return [n for n in names if store.get_position(n) < target]
 
         while tpool.execute(behind):
             if time.monotonic() > deadline:
                 log.warning("read models of %s still behind position %s after %.0fs",
-                            self.keeper.service, target, timeout)
+                            self._keeper.service, target, timeout)
                 return
             eventlet.sleep(0.005)
 
-    def read(self, fn: Callable):
-        """Run ``fn(connection)`` on a read-only connection."""
-        def run():
-            with self.store.reading() as conn:
-                return fn(conn)
-        return tpool.execute(run)
-
-    def execute(self, fn: Callable, *args, **kwargs):
-        """Run any blocking store call off the event loop."""
-        return tpool.execute(fn, *args, **kwargs)
-
     def read_stream(self, stream_id: str, after_version: int = 0,
                     until_version: Optional[int] = None) -> list[Envelope]:
-        return tpool.execute(self.store.read_stream, stream_id, after_version, until_version)
+        """One stream of the log, as stored (private fields included)."""
+        return tpool.execute(self._store.read_stream, stream_id, after_version, until_version)
 
     def read_log(self, after_position: int = 0, limit: int = 1000) -> list[Envelope]:
-        return tpool.execute(self.store.read_all, after_position, limit)
+        """A page of the whole log, as stored."""
+        return tpool.execute(self._store.read_all, after_position, limit)
 
     def public(self, envelopes: Iterable[Envelope]) -> list[Envelope]:
         """The envelopes as they may leave the service (private fields redacted)."""
-        return [self.keeper._redact(e) for e in envelopes]
+        return [self._keeper._redact(e) for e in envelopes]
 
 
 class Store(DependencyProvider):
-    """Declare on a service: ``store = Store(REGISTRY, projections=[...], redact=fn)``.
+    """Declare on a service: ``store = Store(REGISTRY, context=build_context, projections=fn)``.
 
+    The composition root: ``context(setup) -> ctx`` builds, once per container, what the
+    service's handlers, reactions and reads are given (tables, clock, policy data);
+    ``projections(ctx) -> [Projection]`` (or a plain list) are its read models.
     ``redact(envelope) -> envelope`` strips private fields from every event that leaves
     the service: what the relay publishes and what ``read_stream``/``read_log`` return.
     """
 
     keeper = StoreKeeper()
 
-    def __init__(self, registry: Optional[EventRegistry] = None,
-                 projections: Iterable[Projection] = (),
+    def __init__(self, registry: Optional[EventRegistry] = None, *,
+                 context: Optional[Callable[[Setup], object]] = None,
+                 projections=(),
                  redact: Optional[Callable[[Envelope], Envelope]] = None):
         self._registry = registry or EventRegistry()
-        self._projections = list(projections)
+        self._context = context
+        self._projections = projections if callable(projections) else list(projections)
         self._redact = redact
 
     def setup(self):
-        self.keeper.register(self._registry, self._projections, self._redact)
+        self.keeper.register(self._registry, self._projections, self._redact, self._context)
 
     def get_dependency(self, worker_ctx):
         return WorkerStore(self.keeper, worker_ctx)

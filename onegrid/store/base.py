@@ -99,6 +99,10 @@ class EventStore(abc.ABC):
         """Open a write transaction; it commits on a clean exit and rolls back on an error."""
 
     @abc.abstractmethod
+    def snapshot(self) -> contextlib.AbstractContextManager[Transaction]:
+        """A read-only transaction that sees one consistent state of the store throughout."""
+
+    @abc.abstractmethod
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[Envelope]:
         """The next page of the log after ``after_position``, in position order."""
 

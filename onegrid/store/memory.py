@@ -122,6 +122,11 @@ class InMemoryEventStore(EventStore):
             yield tx
             tx._commit()
 
+    @contextlib.contextmanager
+    def snapshot(self):
+        with self._lock:
+            yield _MemoryTransaction(self)  # never committed: what it writes is dropped
+
     def read_all(self, after_position=0, limit=1000):
         with self._lock:
             # positions are dense from 1, so position p sits at index p - 1

@@ -86,6 +86,10 @@ def create_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs) -> En
     if not url.startswith("sqlite"):
         kwargs.setdefault("pool_pre_ping", True)
         return sa.create_engine(url, **kwargs)
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        # one shared in-memory database (unit tests): every checkout is the same connection
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("pool_size", "max_overflow")}
+        kwargs["poolclass"] = sa.pool.StaticPool
     kwargs.setdefault("poolclass", sa.pool.QueuePool)
     engine = sa.create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
@@ -325,6 +329,15 @@ class SqlEventStore(EventStore):
                     yield tx
                     if self._before_commit is not None:
                         self._before_commit(tx)
+
+    @contextlib.contextmanager
+    def snapshot(self):
+        """A read transaction: SQLite's deferred BEGIN in WAL, PostgreSQL's REPEATABLE READ."""
+        with self.engine.connect() as conn:
+            if self.is_postgres:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield _SqlTransaction(self, conn)
 
     @contextlib.contextmanager
     def reading(self):

@@ -30,7 +30,7 @@ def make_service(unique):
         @rpc
         def write_on_the_loop(self):
             """The mistake the kernel avoids: a store call made on the eventlet loop itself."""
-            store = self.store.store
+            store = self.store._store
             store.append("s-2", store.stream_version("s-2"), [NewEvent("Noted", {})])
 
         @rpc

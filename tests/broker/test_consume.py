@@ -24,7 +24,7 @@ def make_services(unique):
                           sa.Column("stream_id", sa.String(20)),
                           sa.Column("version", sa.Integer), sa.Column("text", sa.String(40)))
 
-    def remember(uow, event):
+    def remember(uow, event, ctx):
         """The sink's reaction: a read-model write in the inbox's transaction."""
         text = event.payload["text"]
         if text in BROKEN:
@@ -50,11 +50,12 @@ def make_services(unique):
     class Sink:
         name = sink_name
         store = Store()
-        inbox = Inbox({source_name: {"Noted": remember}})
+        reactions = {source_name: {"Noted": remember}}
+        inbox = Inbox(reactions)
 
-        @consume(source_name, ["Noted", "Ignored"])
-        def on_source_event(self, event):
-            return self.inbox.apply(source_name, event)
+        @consume(reactions)
+        def on_source_event(self, source, event):
+            return self.inbox.apply(source, event)
 
         @rpc
         def seen(self):
@@ -65,7 +66,7 @@ def make_services(unique):
                 rows = conn.execute(sa.select(t.c.stream_id, t.c.version, t.c.text)
                                     .order_by(t.c.stream_id, t.c.id))
                 return [tuple(r) for r in rows]
-            return self.store.read(query)
+            return self.store.query(lambda q: query(q.connection))
 
     return Source, Sink
 

@@ -36,7 +36,7 @@ def make_service(unique):
 
         @rpc
         def notes(self):
-            return self.store.read(lambda conn: [r.text for r in conn.execute(sa.select(table))])
+            return self.store.query(lambda q: [r.text for r in q.connection.execute(sa.select(table))])
 
     return Notes
 
