@@ -8,9 +8,14 @@ follow one path.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Iterable
 
 from .errors import DomainError  # noqa: F401  (the root of every typed error)
+
+#: the time zone of every street office: China Standard Time (UTC+8 all year, no DST).
+#: Local days (patrol windows, deadlines, quarters) are counted in it.
+LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,8 +15,7 @@ import eventlet
 from nameko.containers import ServiceContainer
 from nameko.standalone.rpc import ClusterRpcProxy
 
-#: China Standard Time, the time zone of every street office (and of test data)
-CST = dt.timezone(dt.timedelta(hours=8))
+from .domain import LOCAL_TZ as CST  # noqa: E402  the street offices' time zone, for test data
 #: the services of a node by their logical names
 SERVICES = ("tickets", "grid", "performance", "orgs")
 
