@@ -80,17 +80,13 @@ def replay(service, projection, page_size):
 
     from .projections import replay as replay_projection
 
-    try:
-        module = importlib.import_module(f"services.{service}.projections")
-    except ModuleNotFoundError:
-        raise click.ClickException(f"{service} has no projections yet") from None
-    projections = list(module.PROJECTIONS)
-    if projection:
-        projections = [p for p in projections if p.name == projection]
-        if not projections:
-            names = ", ".join(p.name for p in module.PROJECTIONS)
-            raise click.ClickException(f"{service} has no projection {projection!r}; it has: {names}")
-    store = cfg.open_service_store(service, _env_config())
+    config = _env_config()
+    every = _projections(service, config)
+    projections = [p for p in every if not projection or p.name in (projection, f"{service}_{projection}")]
+    if not projections:
+        names = ", ".join(p.name for p in every)
+        raise click.ClickException(f"{service} has no projection {projection!r}; it has: {names}")
+    store = cfg.open_service_store(service, config)
     total = store.last_position()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]:>10} ev/s"), TimeRemainingColumn()) as progress:
@@ -106,6 +102,17 @@ def replay(service, projection, page_size):
 
             replay_projection(store, p, page_size=page_size, progress=advance)
     store.close()
+
+
+def _projections(service: str, config: dict) -> list:
+    """A service's read models, built by its composition root as a container would."""
+    from .runtime import Setup
+    try:
+        context = importlib.import_module(f"services.{service}.context")
+        module = importlib.import_module(f"services.{service}.projections")
+    except ModuleNotFoundError:
+        raise click.ClickException(f"{service} has no projections yet") from None
+    return list(module.projections(context.build_context(Setup.of(service, config))))
 
 
 @main.group()

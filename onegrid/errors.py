@@ -73,3 +73,15 @@ def describe(errors) -> str:
         else:
             parts.append(str(problem) if name == "_schema" else f"{name}: {problem}")
     return "; ".join(parts)
+
+
+class CommandIdReused(Conflict):
+    """A command id sent again with other arguments; nothing was recorded."""
+
+    code = "command_id_reused"
+
+    def __init__(self, command_id: str):
+        self.command_id = command_id
+        super().__init__(
+            f"command id {command_id!r} was already used for a command with other arguments; "
+            "send a new command under a new id, or repeat the first one exactly")

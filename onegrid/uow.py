@@ -1,12 +1,18 @@
 """Unit of work: load aggregates, save their new events, all in one store transaction."""
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from typing import Callable, Optional, TypeVar
+
+from kombu.utils import json as kombu_json  # what nameko's RPC replies are encoded with
 
 from .domain import Aggregate
 from .envelope import SYSTEM, Actor, Envelope
 from .registry import EventRegistry
-from .store import EventStore, Transaction, WrongExpectedVersion
+from .errors import CommandIdReused
+from .store import CommandRace, EventStore, Transaction, WrongExpectedVersion
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -61,19 +67,46 @@ class UnitOfWork:
         return list(self.tx.appended)
 
 
+@dataclasses.dataclass(frozen=True)
+class CommandId:
+    """A command's id and the fingerprint of its arguments (see ``fingerprint``)."""
+
+    id: str
+    fingerprint: str
+
+
+def fingerprint(command) -> str:
+    """What makes two commands the same: their class and their arguments."""
+    fields = dataclasses.asdict(command) if dataclasses.is_dataclass(command) else command
+    text = json.dumps([type(command).__name__, fields], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def run_in_transaction(store: EventStore, registry: EventRegistry, fn: Callable[[UnitOfWork], object],
-                       *, retries: int = 5, **uow_options):
+                       *, retries: int = 5, command: Optional[CommandId] = None, **uow_options):
     """Run ``fn(uow)`` in a transaction; reload and decide again when a stream moved on.
 
     Returns ``(result, recorded envelopes)``. After ``retries`` conflicts the last
     WrongExpectedVersion is raised: the caller gets a clear conflict error, nothing stored.
+    With a ``command`` id, the id and the result are recorded in the same transaction as
+    the events; a command already recorded under that id is not run again: its first
+    result comes back and nothing is recorded (another argument set raises CommandIdReused).
     """
     for attempt in range(retries + 1):
         try:
             with store.transaction() as tx:
+                if command is not None:
+                    done = tx.command_record(command.id)
+                    if done is not None:
+                        if done.fingerprint != command.fingerprint:
+                            raise CommandIdReused(command.id)
+                        return kombu_json.loads(done.result), []
+                    tx.begin_command(command.id, command.fingerprint)
                 uow = UnitOfWork(tx, registry, **uow_options)
                 result = fn(uow)
+                if command is not None:
+                    tx.finish_command(command.id, kombu_json.dumps(result))
             return result, uow.recorded
-        except WrongExpectedVersion:
+        except (WrongExpectedVersion, CommandRace):
             if attempt == retries:
                 raise

@@ -11,9 +11,22 @@ from typing import Callable, Optional
 
 from nameko.extensions import DependencyProvider
 
+import uuid
+
+from ..envelope import new_event_id
+from ..errors import InvalidInput
 from ..inputs import actor_from, load_input
-from ..uow import UnitOfWork
+from ..uow import CommandId, UnitOfWork, fingerprint
+from .rpc import request_id
 from .store import StoreKeeper, WorkerStore
+
+#: the namespace of ids derived from command ids (uuid5)
+_DERIVED = uuid.UUID("6f1d8a52-6c1e-4d0e-9a51-0e6a1b7c2d40")
+
+
+def derived_id(command_id: str, field: str) -> str:
+    """The id a command creates, the same on every run of that command."""
+    return str(uuid.uuid5(_DERIVED, f"{command_id}/{field}"))
 
 Handler = Callable[[UnitOfWork, object, object], object]
 
@@ -21,6 +34,7 @@ Handler = Callable[[UnitOfWork, object, object], object]
 class BoundCommands:
     def __init__(self, provider: "Commands", worker_ctx):
         self._provider = provider
+        self._worker_ctx = worker_ctx
         self._store = WorkerStore(provider.keeper, worker_ctx)
 
     @property
@@ -31,19 +45,35 @@ class BoundCommands:
         """The command built from the caller's fields (InvalidInput names every bad one)."""
         return command_class(**load_input(self._provider.schemas[command_class], fields))
 
-    def run(self, command_class: type, fields: Optional[dict] = None, actor: Optional[dict] = None):
-        """Validate ``fields`` into ``command_class`` and run its handler; returns its result."""
+    def run(self, command_class: type, fields: Optional[dict] = None, actor: Optional[dict] = None,
+            *, new_id: Optional[str] = None):
+        """Validate ``fields`` into ``command_class`` and run its handler once; returns its result.
+
+        The command's id is the caller's ``command_id`` field, else the RPC request's own id
+        (it survives a redelivery). A repeat of an id returns the first result and records
+        nothing. ``new_id`` names the field that holds the id of what the command creates
+        (``ticket_id``): when the caller leaves it out it is derived from the command id,
+        so a repeat creates nothing new.
+        """
         fields = dict(fields or {})
+        command_id = fields.pop("command_id", None) or request_id(self._worker_ctx)
+        if command_id is not None and (not isinstance(command_id, str) or not command_id
+                                       or len(command_id) > 200):
+            raise InvalidInput({"command_id": ["Give a string of 1 to 200 characters."]})
+        if new_id and not fields.get(new_id):
+            fields[new_id] = derived_id(command_id, new_id) if command_id else new_event_id()
         who = actor_from(actor, fields)
         cmd = self.load(command_class, fields)
-        return self.execute(cmd, actor=who)
+        once = CommandId(command_id, fingerprint(cmd)) \
+            if command_id else None
+        return self.execute(cmd, actor=who, command=once)
 
-    def execute(self, cmd, *, actor=None):
+    def execute(self, cmd, *, actor=None, command: Optional[CommandId] = None):
         """Run the handler of an already built command (timers, internal steps)."""
         handler = self._provider.handlers[type(cmd)]
         ctx = self.ctx
         options = {"actor": actor} if actor is not None else {}
-        return self._store.command(lambda uow: handler(uow, cmd, ctx),
+        return self._store.command(lambda uow: handler(uow, cmd, ctx), command=command,
                                    settle=self._provider.settle, **options)
 
 

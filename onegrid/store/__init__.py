@@ -11,7 +11,8 @@ Every store offers, outside and inside a transaction:
   leases (one active relay per service), all writable in the same transaction as events.
 """
 from .base import (  # noqa: F401
-    DuplicateEvent, EventStore, StoreError, Transaction, WrongExpectedVersion, TrackingConflict,
+    CommandRace, CommandRecord, DuplicateEvent, EventStore, StoreError, Transaction,
+    WrongExpectedVersion, TrackingConflict,
 )
 
 

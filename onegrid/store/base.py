@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 from typing import Iterator, Optional, Sequence
 
 from ..envelope import Envelope, NewEvent
@@ -24,6 +25,22 @@ class WrongExpectedVersion(StoreError):
 
 class DuplicateEvent(StoreError):
     """An event with this id is already stored (a retried command); nothing was written."""
+
+
+class CommandRace(StoreError):
+    """Another transaction is running (or just ran) a command with this id: retry to see it."""
+
+    def __init__(self, command_id: str):
+        self.command_id = command_id
+        super().__init__(f"command {command_id!r} is being run by another worker")
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandRecord:
+    """A command run before: the fingerprint of its arguments and its result (JSON text)."""
+
+    fingerprint: str
+    result: Optional[str]
 
 
 class TrackingConflict(StoreError):
@@ -88,6 +105,18 @@ class Transaction(abc.ABC):
     def savepoint(self) -> contextlib.AbstractContextManager[None]:
         """A nested scope: an error inside undoes only what was written inside."""
 
+    @abc.abstractmethod
+    def command_record(self, command_id: str) -> Optional[CommandRecord]:
+        """The command with this id as recorded before, or None."""
+
+    @abc.abstractmethod
+    def begin_command(self, command_id: str, fingerprint: str) -> None:
+        """Record that this transaction runs the command; CommandRace if another does."""
+
+    @abc.abstractmethod
+    def finish_command(self, command_id: str, result: str) -> None:
+        """Record the command's result (JSON text), in the transaction of its events."""
+
 
 class EventStore(abc.ABC):
     """A service's event store. Non-transactional calls each run in their own transaction."""
@@ -115,6 +144,10 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def release_lease(self, name: str, holder: str) -> None: ...
+
+    @abc.abstractmethod
+    def prune_commands(self, before) -> int:
+        """Forget the commands recorded before ``before`` (an aware datetime); how many."""
 
     def close(self) -> None:
         pass

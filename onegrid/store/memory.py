@@ -7,7 +7,8 @@ import time
 from typing import Optional, Sequence
 
 from ..envelope import Envelope, NewEvent, utcnow
-from .base import DuplicateEvent, EventStore, Transaction, TrackingConflict, WrongExpectedVersion
+from .base import (CommandRace, CommandRecord, DuplicateEvent, EventStore, Transaction,
+                   TrackingConflict, WrongExpectedVersion)
 
 
 class _MemoryTransaction(Transaction):
@@ -17,6 +18,7 @@ class _MemoryTransaction(Transaction):
         self.appended = self._events
         self._tracking: dict[tuple, int] = {}
         self._positions: dict[str, int] = {}
+        self._commands: dict[str, tuple] = {}
 
     def append(self, stream_id, expected_version, events: Sequence[NewEvent]):
         actual = self.stream_version(stream_id)
@@ -66,19 +68,34 @@ class _MemoryTransaction(Transaction):
 
     @contextlib.contextmanager
     def savepoint(self):
-        saved = (list(self._events), dict(self._tracking), dict(self._positions))
+        saved = (list(self._events), dict(self._tracking), dict(self._positions),
+                 dict(self._commands))
         try:
             yield
         except BaseException:
             self._events[:] = saved[0]
-            self._tracking, self._positions = saved[1], saved[2]
+            self._tracking, self._positions, self._commands = saved[1], saved[2], saved[3]
             raise
+
+    def command_record(self, command_id):
+        found = self._commands.get(command_id) or self._store._commands.get(command_id)
+        return None if found is None else CommandRecord(found[0], found[1])
+
+    def begin_command(self, command_id, fingerprint):
+        if self.command_record(command_id) is not None:
+            raise CommandRace(command_id)
+        self._commands[command_id] = (fingerprint, None, utcnow())
+
+    def finish_command(self, command_id, result):
+        fingerprint, _, at = self._commands[command_id]
+        self._commands[command_id] = (fingerprint, result, at)
 
     def _commit(self):
         store = self._store
         for key, version in self._tracking.items():
             store._tracking[key] = version
         store._positions.update(self._positions)
+        store._commands.update(self._commands)
         for envelope in self._events:
             store._position += 1
             stored = _with_position(envelope, store._position)
@@ -105,6 +122,7 @@ class InMemoryEventStore(EventStore):
         self._tracking: dict[tuple, int] = {}
         self._positions: dict[str, int] = {}
         self._leases: dict[str, tuple[str, float]] = {}
+        self._commands: dict[str, tuple] = {}
         self._position = 0
 
     def _envelope(self, new: NewEvent, stream_id: str, version: int, now) -> Envelope:
@@ -134,6 +152,13 @@ class InMemoryEventStore(EventStore):
 
     def last_position(self):
         return self._position
+
+    def prune_commands(self, before):
+        with self._lock:
+            old = [k for k, (_, _, at) in self._commands.items() if at < before]
+            for k in old:
+                del self._commands[k]
+            return len(old)
 
     def try_lease(self, name, holder, ttl):
         with self._lock:

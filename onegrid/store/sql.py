@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..envelope import Envelope, NewEvent, dumps, utcnow
-from .base import DuplicateEvent, EventStore, Transaction, TrackingConflict, WrongExpectedVersion
+from .base import (CommandRace, CommandRecord, DuplicateEvent, EventStore, Transaction,
+                   TrackingConflict, WrongExpectedVersion)
 
 try:  # the OS thread lock even when eventlet has patched threading: writers run on tpool
     from eventlet.patcher import original as _original
@@ -65,6 +66,13 @@ def make_tables(prefix: str = "") -> sa.MetaData:
         f"{prefix}positions", md,
         sa.Column("name", sa.String(200), primary_key=True),
         sa.Column("position", big, nullable=False),
+    )
+    sa.Table(  # commands run, by their id: a repeat gets the first result (docs/kernel.md)
+        f"{prefix}commands", md,
+        sa.Column("command_id", sa.String(200), primary_key=True),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("result", sa.Text),
+        sa.Column("recorded_at", sa.String(40), nullable=False),
     )
     sa.Table(
         f"{prefix}leases", md,
@@ -279,6 +287,26 @@ class _SqlTransaction(Transaction):
     def read_all(self, after_position=0, limit=1000):
         return self._store._read_all(self.connection, after_position, limit)
 
+    def command_record(self, command_id):
+        t = self._store.commands
+        row = self.connection.execute(sa.select(t.c.fingerprint, t.c.result)
+                                      .where(t.c.command_id == command_id)).first()
+        return None if row is None else CommandRecord(row[0], row[1])
+
+    def begin_command(self, command_id, fingerprint):
+        t, conn = self._store.commands, self.connection
+        try:
+            with conn.begin_nested():
+                conn.execute(t.insert().values(command_id=command_id, fingerprint=fingerprint,
+                                               recorded_at=_iso(utcnow())))
+        except sa.exc.IntegrityError:
+            raise CommandRace(command_id) from None
+
+    def finish_command(self, command_id, result):
+        t = self._store.commands
+        self.connection.execute(t.update().where(t.c.command_id == command_id)
+                                .values(result=result))
+
     def set_position(self, name, position):
         t, conn = self._store.positions, self.connection
         if conn.execute(t.update().where(t.c.name == name).values(position=position)).rowcount == 0:
@@ -298,6 +326,7 @@ class SqlEventStore(EventStore):
         self.inbox = self.metadata.tables[f"{prefix}inbox"]
         self.positions = self.metadata.tables[f"{prefix}positions"]
         self.leases = self.metadata.tables[f"{prefix}leases"]
+        self.commands = self.metadata.tables[f"{prefix}commands"]
         self._before_commit = before_commit  # a test hook: widen the window before COMMIT
         # SQLite has one writer at a time. Writers of this process queue on a lock rather than
         # on SQLite's busy handler, which polls with sleeps of up to 100 ms (the long tail of
@@ -371,6 +400,11 @@ class SqlEventStore(EventStore):
         with self.reading() as conn:
             return conn.execute(sa.select(sa.func.coalesce(sa.func.max(self.events.c.position), 0))
                                 ).scalar_one()
+
+    def prune_commands(self, before):
+        t = self.commands
+        with self.transaction() as tx:
+            return tx.connection.execute(t.delete().where(t.c.recorded_at < _iso(before))).rowcount
 
     def try_lease(self, name, holder, ttl):
         t, now = self.leases, time.time()

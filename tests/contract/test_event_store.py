@@ -187,3 +187,44 @@ def test_many_inbox_rows_are_read_and_moved_at_once(store):
     with pytest.raises(TrackingConflict):
         with store.transaction() as tx:
             tx.mark_applied_many("grid", "tickets", {"t-2": (0, 4)})
+
+
+def test_a_command_id_recorded_with_its_result_is_found_again_after_the_commit(store):
+    with store.transaction() as tx:
+        assert tx.command_record("c-1") is None
+        tx.begin_command("c-1", "f" * 64)
+        tx.append("t-1", 0, opened(1))
+        tx.finish_command("c-1", '{"ticket_id": "t-1"}')
+    with store.transaction() as tx:
+        found = tx.command_record("c-1")
+    assert (found.fingerprint, found.result) == ("f" * 64, '{"ticket_id": "t-1"}')
+
+
+def test_a_command_id_rolled_back_with_its_events_is_not_recorded(store):
+    with pytest.raises(WrongExpectedVersion):
+        with store.transaction() as tx:
+            tx.begin_command("c-2", "f" * 64)
+            tx.append("t-1", 5, opened(1))
+    with store.transaction() as tx:
+        assert tx.command_record("c-2") is None
+
+
+def test_a_second_run_of_one_command_id_in_flight_is_a_race_to_retry(store):
+    from onegrid.store import CommandRace
+    with store.transaction() as tx:
+        tx.begin_command("c-3", "a" * 64)
+        tx.finish_command("c-3", "1")
+    with pytest.raises(CommandRace):
+        with store.transaction() as tx:
+            tx.begin_command("c-3", "a" * 64)
+
+
+def test_old_command_ids_are_pruned_and_new_ones_kept(store):
+    with store.transaction() as tx:
+        tx.begin_command("c-old", "a" * 64)
+        tx.finish_command("c-old", "1")
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    assert store.prune_commands(later) == 1
+    assert store.prune_commands(later) == 0
+    with store.transaction() as tx:
+        assert tx.command_record("c-old") is None
