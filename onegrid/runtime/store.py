@@ -16,6 +16,7 @@ import uuid
 from typing import Callable, Iterable, Optional
 
 import eventlet
+import sqlalchemy as sa
 from eventlet import tpool
 from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider, SharedExtension
@@ -26,8 +27,9 @@ from ..envelope import SYSTEM, Actor, Envelope
 from ..projections import Projection, catch_up, checkpoint_name
 from ..registry import EventRegistry
 from ..relay import Relay
-from ..store import EventStore, StoreError, WrongExpectedVersion
-from ..uow import UnitOfWork, run_in_transaction
+from ..errors import ServiceUnavailable
+from ..store import CommandRace, EventStore, StoreError, WrongExpectedVersion
+from ..uow import CommandId, UnitOfWork, run_in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,12 @@ class Setup:
     prefix: str             # read-model tables are named ``<prefix><table>``
     clock: Callable[[], dt.datetime]  # aware UTC now (``ONEGRID_CLOCK`` in tests)
 
+    @classmethod
+    def of(cls, service: str, config: dict) -> "Setup":
+        """The setup of ``service`` under ``config`` (a container's, or a command line's)."""
+        return cls(service=service, config=config, node_id=cfg.node_id(config),
+                   prefix=cfg.table_prefix(service, config), clock=cfg.clock(config))
+
     def source(self, logical: str) -> str:
         """The running name of another service (``ONEGRID_SERVICE_NAMES``)."""
         return cfg.service_name(self.config, logical)
@@ -86,9 +94,7 @@ class StoreKeeper(SharedExtension):
         config = self.container.config
         self.service = self.container.service_name
         self.store = tpool.execute(cfg.open_service_store, self.service, config)
-        self.setup_info = Setup(service=self.service, config=config, node_id=self.store.node_id,
-                                prefix=cfg.table_prefix(self.service, config),
-                                clock=cfg.clock(config))
+        self.setup_info = Setup.of(self.service, config)
         if self.build_context is not None:
             self.context = self.build_context(self.setup_info)
         if self.projection_factory is not None:
@@ -107,6 +113,8 @@ class StoreKeeper(SharedExtension):
             self.container.spawn_managed_thread(
                 lambda: self.relay.run(self._stopped, eventlet.sleep, wake.wait, self.idle),
                 identifier=f"{self.service}.relay")
+        self.container.spawn_managed_thread(self._prune_commands,
+                                            identifier=f"{self.service}.prune")
         for projection in self.projections:
             tpool.execute(projection.create, self.store.engine)
             wake = self._wakeup()
@@ -158,6 +166,24 @@ class StoreKeeper(SharedExtension):
                 log.exception("projection %s failed; retrying in %.1fs", projection.name, backoff)
                 eventlet.sleep(backoff)
                 backoff = min(backoff * 2, 30)
+        try:  # a clean stop hands the projection to another replica at once
+            tpool.execute(self.store.release_lease, lease, self.holder)
+        except Exception:
+            log.warning("could not release the lease %s", lease)
+
+    def _prune_commands(self):
+        """Forget command ids older than ``ONEGRID_COMMAND_DAYS`` (7), once an hour."""
+        keep = dt.timedelta(days=float(self.container.config.get("ONEGRID_COMMAND_DAYS", 7)))
+        while self._running:
+            try:
+                tpool.execute(self.store.prune_commands,
+                              dt.datetime.now(dt.timezone.utc) - keep)
+            except Exception:
+                log.warning("could not prune the command ids of %s", self.service)
+            for _ in range(3600):
+                if not self._running:
+                    return
+                eventlet.sleep(1)
 
     def register(self, registry: EventRegistry, projections,
                  redact: Optional[Callable[[Envelope], Envelope]] = None, context=None):
@@ -200,22 +226,26 @@ class WorkerStore:
 
     def command(self, fn: Callable[[UnitOfWork], object], *, actor: Actor = SYSTEM,
                 correlation_id: Optional[str] = None, causation_id: Optional[str] = None,
-                retries: int = RETRIES, backoffs: int = BACKOFFS, settle: bool = False):
+                retries: int = RETRIES, backoffs: int = BACKOFFS, settle: bool = False,
+                command: Optional[CommandId] = None):
         """Run ``fn(uow)`` in one transaction and return its result.
 
         A version conflict reloads and decides again at once, ``retries`` times; then the
         command steps back a random, growing moment (so racing workers on a hot stream
         spread out) up to ``backoffs`` times, and at last the conflict reaches the caller
         with nothing stored. With ``settle``, return only once this service's read models
-        show the change, so the caller reads its own writes (see ``settle``).
+        show the change, so the caller reads its own writes (see ``settle``). With a
+        ``command`` id the command runs at most once (``uow.run_in_transaction``). A database
+        that is away raises ServiceUnavailable: nothing was recorded, a retry is safe.
         """
         for attempt in range(backoffs + 1):
             try:
-                result, recorded = tpool.execute(
-                    run_in_transaction, self._store, self.registry, fn, retries=retries,
-                    actor=actor, correlation_id=correlation_id, causation_id=causation_id)
+                result, recorded = _available(
+                    tpool.execute, run_in_transaction, self._store, self.registry, fn,
+                    retries=retries, command=command, actor=actor,
+                    correlation_id=correlation_id, causation_id=causation_id)
                 break
-            except WrongExpectedVersion:
+            except (WrongExpectedVersion, CommandRace):
                 if attempt == backoffs:
                     raise
                 eventlet.sleep(random.uniform(0, 0.01 * 2 ** attempt))
@@ -233,7 +263,7 @@ class WorkerStore:
         def run():
             with self._store.snapshot() as tx:
                 return fn(UnitOfWork(tx, self.registry, read_only=True))
-        return tpool.execute(run)
+        return _available(tpool.execute, run)
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until every projection of this service has folded the log as it is now.
@@ -272,6 +302,18 @@ class WorkerStore:
     def public(self, envelopes: Iterable[Envelope]) -> list[Envelope]:
         """The envelopes as they may leave the service (private fields redacted)."""
         return [self._keeper._redact(e) for e in envelopes]
+
+
+def _available(call, *args, **kwargs):
+    """``call(*args)``, with a lost or refused database connection as ServiceUnavailable."""
+    try:
+        return call(*args, **kwargs)
+    except sa.exc.DBAPIError as error:
+        if not isinstance(error, sa.exc.OperationalError) and not error.connection_invalidated:
+            raise
+        raise ServiceUnavailable(
+            f"the database is not answering ({type(error.orig).__name__}); nothing was "
+            "recorded: retry with the same command id") from None
 
 
 class Store(DependencyProvider):
