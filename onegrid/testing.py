@@ -76,13 +76,17 @@ class FakeSource:
         self.store = open_store(self.url, node_id, prefix=f"{name}_")
 
     def append(self, streams) -> list:
-        """Append ``[(stream id, [(type, payload), ...]), ...]`` in one transaction."""
+        """Append ``[(stream id, [(type, payload), ...]), ...]`` in one transaction.
+
+        An event may also say when it happened: ``(type, payload, occurred_at)``.
+        """
         from .envelope import NewEvent
         out = []
         with self.store.transaction() as tx:
             for stream_id, events in streams:
-                out.extend(tx.append(stream_id, tx.stream_version(stream_id),
-                                     [NewEvent(t, p) for t, p in events]))
+                out.extend(tx.append(stream_id, tx.stream_version(stream_id), [
+                    NewEvent(e[0], e[1], occurred_at=e[2]) if len(e) > 2 else NewEvent(e[0], e[1])
+                    for e in events]))
         return out
 
     def publish(self) -> int:
