@@ -12,10 +12,12 @@ import sys
 import click
 
 from onegrid import config as cfg
+from onegrid.uow import UnitOfWork
 
-from . import reports
-from .errors import PerformanceError
-from .periods import Quarter, parse_period
+from . import reads, reports
+from .domain.errors import PerformanceError
+from .domain.periods import Quarter, parse_period
+from .schemas import REGISTRY
 
 
 @click.group()
@@ -32,8 +34,6 @@ def report():
               help="file to write (default pay-<street>-<period>.<format>; '-' prints CSV)")
 def pay(street, quarter, year, fmt, output):
     """Write the payroll sheet of a street office for a closed quarter or year."""
-    from .service import REGISTRY, read_street
-
     if bool(quarter) == bool(year):
         raise click.UsageError("give exactly one of --quarter (2026Q3) or --year (2026)")
     try:
@@ -42,7 +42,8 @@ def pay(street, quarter, year, fmt, output):
         raise click.BadParameter(str(bad), param_hint="--quarter") from None
     store = cfg.open_service_store("performance", dict(os.environ))
     try:
-        office = read_street(store.read_stream, REGISTRY, street)
+        with store.snapshot() as tx:
+            office = reads.street_period(UnitOfWork(tx, REGISTRY, read_only=True), street)
         rows = reports.payroll_rows(office, period)
     except PerformanceError as refused:
         raise click.ClickException(str(refused)) from None

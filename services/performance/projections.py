@@ -1,5 +1,7 @@
 """Read models folded from the performance log: payroll rows and pay totals per street.
 
+``projections(ctx)`` lists them for the store; ``reads.pay_summary`` reads the totals.
+
 ``payroll`` keeps one row per (street, period, worker) the way ``reports.payroll_rows`` shows
 a closed period: the closed grade and pay, and the adjustments *paid in* that period. In the
 same transaction it recomputes ``pay_totals`` (grade distribution and pay totals of the
@@ -12,8 +14,9 @@ import json
 import sqlalchemy as sa
 
 from onegrid.projections import Projection
+from onegrid.tables import upsert
 
-from .tables import PerformanceTables, make_tables
+from .tables import PerformanceTables
 
 
 class PayrollProjection(Projection):
@@ -24,13 +27,6 @@ class PayrollProjection(Projection):
     def __init__(self, tables: PerformanceTables):
         self.tables = tables
         self.metadata = tables.projection
-
-    def create(self, engine) -> None:
-        """Create the tables under SQLite's write lock, so replicas starting together don't deadlock."""
-        with engine.connect() as conn:
-            conn = conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
-                self.metadata.create_all(conn)
 
     def apply(self, conn, envelope) -> None:
         p, kind = envelope.payload, envelope.event_type
@@ -85,27 +81,9 @@ class PayrollProjection(Projection):
                       base_pay_fen=sum(r.base_pay_fen for r in rows),
                       performance_pay_fen=sum(r.performance_pay_fen for r in rows),
                       adjustments_fen=sum(r.adjustments_fen for r in rows))
-        moved = conn.execute(totals.update().where(totals.c.street == street,
-                                                   totals.c.period == period).values(**values))
-        if moved.rowcount == 0:
-            conn.execute(totals.insert().values(street=street, period=period, **values))
+        upsert(conn, totals, {"street": street, "period": period}, values)
 
 
-def make_projections(prefix: str = "performance_") -> list[Projection]:
-    return [PayrollProjection(make_tables(prefix))]
-
-
-def summary_row(conn, tables: PerformanceTables, street: str, period: str) -> dict | None:
-    """The dashboard's figures of a street and period, as reports.pay_summary shapes them."""
-    t = tables.totals
-    row = conn.execute(sa.select(t).where(t.c.street == street, t.c.period == period)).mappings().first()
-    if row is None:
-        return None
-    total = row["base_pay_fen"] + row["performance_pay_fen"] + row["adjustments_fen"]
-    return {"street": street, "period": period, "workers": row["workers"],
-            "grades": json.loads(row["grades"]), "base_pay_fen": row["base_pay_fen"],
-            "performance_pay_fen": row["performance_pay_fen"],
-            "adjustments_fen": row["adjustments_fen"], "total_fen": total}
-
-
-PROJECTIONS = make_projections()
+def projections(ctx) -> list[Projection]:
+    """The service's read models (``Store(projections=projections)``)."""
+    return [PayrollProjection(ctx.tables)]

@@ -12,10 +12,10 @@ import dataclasses
 from decimal import Decimal
 from typing import IO, Iterable
 
-from .domain import StreetPeriod
-from .errors import PeriodNotClosed
-from .periods import Quarter, parse_period
-from .policy import COMPONENTS
+from .domain.errors import PeriodNotClosed
+from .domain.periods import Quarter, parse_period
+from .domain.policy import COMPONENTS
+from .domain.street import StreetPeriod
 
 COLUMNS = (
     "worker", "grid", "post", "post_level", *COMPONENTS, "composite", "grade", "coefficient",

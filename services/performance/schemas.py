@@ -1,17 +1,20 @@
 """marshmallow schemas at the performance service's boundary: commands and event payloads.
 
 Decimals travel as strings ("93.04"), dates as ISO strings, quarters as "2026Q3", money as
-integer fen. ``EVENT_SCHEMAS`` maps each event class to its payload schema (schema version 1),
-ready for ``EventRegistry.register_all``.
+integer fen. ``COMMAND_SCHEMAS`` maps each command to the schema of its fields;
+``EVENT_SCHEMAS`` maps each event class to its payload schema (schema version 1), and
+``REGISTRY`` holds them.
 """
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from . import events as ev
-from .errors import BandsOutOfOrder, InvalidPolicy, InvalidShare, UnknownPostLevel, WeightsDoNotSumToHundred
-from .periods import Quarter
-from .policy import COMPONENTS, HUNDRED, Mode, PayPolicy
+from onegrid.registry import EventRegistry
+
+from .domain import commands as cmd, events as ev
+from .domain.errors import InvalidPolicy
+from .domain.periods import Quarter
+from .domain.policy import COMPONENTS, HUNDRED, Mode, PayPolicy
 
 QUARTER = validate.Regexp(r"^\d{4}Q[1-4]$", error="a quarter is written like 2026Q3")
 
@@ -38,6 +41,11 @@ def Text(**kwargs):
 
 # -- commands ---------------------------------------------------------------------------
 
+def Actor():
+    """Who acts, filled in from the RPC's ``actor`` (``onegrid.inputs.actor_from``)."""
+    return fields.String(load_default=None, allow_none=True)
+
+
 class RecordAssessmentSchema(Schema):
     """record_assessment: the third party's score 0–100 for a worker's quarter."""
 
@@ -48,6 +56,7 @@ class RecordAssessmentSchema(Schema):
     assessment_id = fields.String(load_default=None, allow_none=True)
     supersedes = fields.String(load_default=None, allow_none=True)
     reason = fields.String(load_default=None, allow_none=True)
+    actor_id = Actor()
 
     @validates_schema
     def _a_correction_needs_a_reason(self, data, **kwargs):
@@ -71,11 +80,6 @@ class BandSchema(Schema):
 
 
 SHARE = validate.Range(min=0, max=1)
-
-_POLICY_ERROR_FIELDS = {
-    WeightsDoNotSumToHundred: "weights", BandsOutOfOrder: "bands", InvalidShare: "annual_share",
-    UnknownPostLevel: "pay_standards",
-}
 
 
 class SetPolicySchema(Schema):
@@ -116,21 +120,59 @@ class SetPolicySchema(Schema):
         try:
             return PayPolicy(**given)
         except InvalidPolicy as error:
-            field = next((f for cls, f in _POLICY_ERROR_FIELDS.items() if isinstance(error, cls)), "_schema")
-            raise ValidationError(str(error), field_name=field) from None
+            raise ValidationError(error.reason, field_name=error.field) from None
+
+
+class SetPolicyCommandSchema(SetPolicySchema):
+    """set_policy's fields, loaded as the SetPolicy command's: ``{"policy", "actor_id"}``."""
+
+    def load(self, data: dict, **kwargs):
+        data = dict(data)
+        actor_id = data.pop("actor_id", None)
+        return {"policy": super().load(data, **kwargs), "actor_id": actor_id}
+
+
+class SetPayLevelSchema(Schema):
+    """set_pay_level: a worker's pay level from a day (default: today)."""
+
+    worker_id = Text(required=True)
+    post_level = Text(required=True)
+    on = fields.Date(load_default=None, allow_none=True)
+    actor_id = Actor()
+
+
+class CloseQuarterSchema(Schema):
+    street = Text(required=True)
+    quarter = fields.String(required=True, validate=QUARTER)
+    actor_id = Actor()
+
+
+class CloseYearSchema(Schema):
+    street = Text(required=True)
+    year = fields.Integer(required=True, validate=validate.Range(1900, 9999),
+                          error_messages={"invalid": "a year is written like 2026"})
+    actor_id = Actor()
+
+
+COMMAND_SCHEMAS = {
+    cmd.RecordAssessment: RecordAssessmentSchema,
+    cmd.SetPolicy: SetPolicyCommandSchema,
+    cmd.SetPayLevel: SetPayLevelSchema,
+    cmd.CloseQuarter: CloseQuarterSchema,
+    cmd.CloseYear: CloseYearSchema,
+}
 
 
 # -- event payloads ---------------------------------------------------------------------
 
 class EventSchema(Schema):
-    """Base of event payload schemas: loads to the event, lists become tuples."""
+    """Base of event payload schemas: loads to the event's fields, lists become tuples."""
 
     event_class: type = None
 
     @post_load
-    def _make_event(self, data, **kwargs):
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return self.event_class(**values)
+    def _fields(self, data, **kwargs):
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
 
     def dump_event(self, event) -> dict:
         return self.dump(event.fields())
@@ -327,5 +369,9 @@ def load_event(event_type: type | str, payload: dict):
     """Rebuild an event from its payload (raises marshmallow.ValidationError)."""
     if isinstance(event_type, str):
         event_type = next(c for c in EVENT_SCHEMAS if c.__name__ == event_type)
-    return EVENT_SCHEMAS[event_type]().load(payload)
+    return event_type(**EVENT_SCHEMAS[event_type]().load(payload))
+
+
+REGISTRY = EventRegistry("performance")
+REGISTRY.register_all(EVENT_SCHEMAS)
 

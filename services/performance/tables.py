@@ -2,12 +2,13 @@
 
 Two groups:
 
-- ``consumer`` tables are the service's memory of other services' facts that its reactions
+- ``reactions`` tables are the service's memory of other services' facts that its reactions
   need: which street a grid or community belongs to, who holds each post and who is on leave
   (for missed patrols), who handles each ticket, each worker's pay level, which workers a
   street office has and which quarters it closed. They are written in the same transaction
-  as the events they go with (inbox reactions and commands), so they are never behind the
-  log. They are not folds of the performance log, and a replay does not touch them.
+  as the events they go with (reactions and commands), so they are never behind the log.
+  They are not folds of the performance log: the inbox creates them at start
+  (``Inbox(..., tables=lambda ctx: ctx.tables.reactions)``) and a replay never drops them.
 - ``projection`` tables are read models folded from the performance log (``projections.py``):
   payroll rows and pay totals per street and period. ``onegrid replay performance`` rebuilds them.
 """
@@ -21,19 +22,15 @@ import sqlalchemy as sa
 @dataclasses.dataclass
 class PerformanceTables:
     prefix: str
-    consumer: sa.MetaData
+    reactions: sa.MetaData
     projection: sa.MetaData
 
     def __getattr__(self, name):  # tables.grids -> the "<prefix>in_grids" table
-        for md in (self.__dict__["consumer"], self.__dict__["projection"]):
+        for md in (self.__dict__["reactions"], self.__dict__["projection"]):
             table = md.tables.get(f"{self.__dict__['prefix']}{_NAMES.get(name, name)}")
             if table is not None:
                 return table
         raise AttributeError(name)
-
-    def create(self, engine) -> None:
-        self.consumer.create_all(engine)
-        self.projection.create_all(engine)
 
 
 _NAMES = {"grids": "in_grids", "communities": "in_communities", "workers": "in_workers",
@@ -48,22 +45,22 @@ def make_tables(prefix: str = "performance_") -> PerformanceTables:
     """The performance service's tables with ``prefix`` (one object per prefix)."""
     if prefix in _CACHE:
         return _CACHE[prefix]
-    consumer, projection = sa.MetaData(), sa.MetaData()
+    reactions, projection = sa.MetaData(), sa.MetaData()
     key = lambda name: sa.Column(name, sa.String(100), primary_key=True)  # noqa: E731
     text = lambda name, **kw: sa.Column(name, sa.String(100), **kw)  # noqa: E731
 
-    sa.Table(f"{prefix}in_grids", consumer, key("grid_code"), text("street", nullable=False),
+    sa.Table(f"{prefix}in_grids", reactions, key("grid_code"), text("street", nullable=False),
              text("community"))
-    sa.Table(f"{prefix}in_communities", consumer, key("community_code"),
+    sa.Table(f"{prefix}in_communities", reactions, key("community_code"),
              text("street", nullable=False))
-    sa.Table(f"{prefix}in_workers", consumer, key("worker_id"), text("community"),
+    sa.Table(f"{prefix}in_workers", reactions, key("worker_id"), text("community"),
              text("street"), text("pay_level"), text("left_on"))
-    sa.Table(f"{prefix}in_posts", consumer, key("grid_code"), key("post"),
-             text("worker_id", nullable=False))
-    sa.Table(f"{prefix}in_leave", consumer, key("worker_id"), key("day"))
-    sa.Table(f"{prefix}in_tickets", consumer, key("ticket_id"), text("worker_id"))
-    sa.Table(f"{prefix}in_members", consumer, key("street"), key("worker_id"))
-    sa.Table(f"{prefix}in_closed", consumer, key("street"), key("period"))
+    sa.Table(f"{prefix}in_posts", reactions, key("grid_code"), key("post"),
+             text("worker_id"))  # None: the post is vacant
+    sa.Table(f"{prefix}in_leave", reactions, key("worker_id"), key("day"))
+    sa.Table(f"{prefix}in_tickets", reactions, key("ticket_id"), text("worker_id"))
+    sa.Table(f"{prefix}in_members", reactions, key("street"), key("worker_id"))
+    sa.Table(f"{prefix}in_closed", reactions, key("street"), key("period"))
 
     sa.Table(f"{prefix}payroll", projection, key("street"), key("period"), key("worker_id"),
              text("grid"), text("post"), text("post_level"),
@@ -80,5 +77,5 @@ def make_tables(prefix: str = "performance_") -> PerformanceTables:
              sa.Column("base_pay_fen", sa.BigInteger, nullable=False),
              sa.Column("performance_pay_fen", sa.BigInteger, nullable=False),
              sa.Column("adjustments_fen", sa.BigInteger, nullable=False))
-    tables = _CACHE[prefix] = PerformanceTables(prefix, consumer, projection)
+    tables = _CACHE[prefix] = PerformanceTables(prefix, reactions, projection)
     return tables

@@ -1,5 +1,4 @@
 """``onegrid report pay`` reads the performance store alone (no broker) and writes the sheet."""
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -7,15 +6,19 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from onegrid.envelope import Envelope, new_event_id
+from onegrid.inputs import load_input
+from onegrid.runtime import Setup
 from onegrid.store import open_store
+from onegrid.store.sql import create_tables
 from onegrid.uow import run_in_transaction
 from services.performance.cli import report
-from services.performance.handlers import Performance
-from services.performance.periods import Quarter
+from services.performance.context import build_context
+from services.performance.domain.commands import (
+    CloseQuarter, RecordAssessment, SetPayLevel, SetPolicy,
+)
+from services.performance.handlers import COMMANDS, REACTIONS
 from services.performance.reports import COLUMNS
-from services.performance.schemas import SetPolicySchema
-from services.performance.service import REGISTRY
-from services.performance.tables import make_tables
+from services.performance.schemas import COMMAND_SCHEMAS, REGISTRY
 from services.performance.testing import (
     EXAMPLE, EXPECTED_PAY, POLICY_V1, STREET, example_activity, example_grid_map,
 )
@@ -33,32 +36,34 @@ def closed_store(tmp_path, monkeypatch):
     monkeypatch.setenv("PERFORMANCE_DATABASE_URL", url)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     store = open_store(url, "shazhou", prefix="performance_")
-    tables = make_tables("performance_")
-    tables.create(store.engine)
-    perf = Performance(tables)
-    on_tickets, on_grid = perf.reactions()
+    ctx = build_context(Setup.of("performance", {"NODE_ID": "shazhou",
+                                                 "PERFORMANCE_TODAY": "2026-10-01"}))
+    create_tables(ctx.tables.reactions, store.engine)
 
-    def run(fn):
-        return run_in_transaction(store, REGISTRY, fn)[0]
+    def run(command, **fields):
+        cmd = command(**load_input(COMMAND_SCHEMAS[command], fields))
+        return run_in_transaction(store, REGISTRY, lambda uow: COMMANDS[command](uow, cmd, ctx))[0]
 
-    def feed(streams, reactions):
+    def feed(streams, source):
         for stream, events in streams:
             for version, (kind, payload, when) in enumerate(events, start=1):
-                run(lambda uow: reactions[kind](uow, envelope(stream, version, kind, payload, when)))
+                reaction = REACTIONS[source].get(kind)
+                if reaction is not None:
+                    run_in_transaction(store, REGISTRY, lambda uow: reaction(
+                        uow, envelope(stream, version, kind, payload, when), ctx))
 
-    run(lambda uow: perf.set_policy(uow, SetPolicySchema().load(POLICY_V1)))
-    feed(example_grid_map(), on_grid)
-    for worker, (_, _, level, on, *_rest) in EXAMPLE.items():
-        run(lambda uow: perf.set_pay_level(uow, worker_id=worker, post_level=level, on=on))
-    patrols, tickets = example_activity()
-    feed(patrols, on_grid)
-    feed(tickets, on_tickets)
+    run(SetPolicy, **POLICY_V1)
+    feed(example_grid_map(), "grid")
     for worker, spec in EXAMPLE.items():
-        if spec[4] is not None:
-            run(lambda uow: perf.record_assessment(
-                uow, worker_id=worker, quarter="2026Q3", assessor="hq", score=Decimal(spec[4]),
-                assessment_id=f"{worker}-a1"))
-    run(lambda uow: perf.close_quarter(uow, STREET, Quarter(2026, 3), dt.date(2026, 10, 1)))
+        run(SetPayLevel, worker_id=worker, post_level=spec["level"], on=spec["on"].isoformat())
+    patrols, tickets = example_activity()
+    feed(patrols, "grid")
+    feed(tickets, "tickets")
+    for worker, spec in EXAMPLE.items():
+        if spec["score"] is not None:
+            run(RecordAssessment, worker_id=worker, quarter="2026Q3", assessor="hq",
+                score=str(spec["score"]), assessment_id=f"{worker}-a1")
+    run(CloseQuarter, street=STREET, quarter="2026Q3")
     store.close()
     return tmp_path
 

@@ -1,17 +1,16 @@
-"""Builders for performance tests: the worked example of docs/performance.md, and a tiny
-in-memory driver that delivers input messages the way handlers will (dedupe, then close or
-reassess)."""
+"""A tiny in-memory driver for performance's pure tests: it delivers docs/performance.md's
+worked example (``services.performance.testing.EXAMPLE``) the way the handlers do (dedupe,
+then close or reassess)."""
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from decimal import Decimal
 
 from services.performance.domain import Ledger, StreetPeriod, WorkerRecord, quarter_inputs
-from services.performance.periods import Quarter
-from services.performance.policy import Mode, default_policy
+from services.performance.domain.periods import Quarter
+from services.performance.domain.policy import Mode, default_policy
+from services.performance.testing import EXAMPLE, STREET
 
-STREET = "shazhou"
 Q3 = Quarter(2026, 3)
 AFTER_Q3 = dt.date(2026, 10, 1)
 
@@ -24,31 +23,6 @@ class Msg:
     event_id: str
     kind: str  # "post", "leave", "ticket", "patrol", "assessment"
     data: tuple  # arguments of the command
-
-
-# The worked example: counts per worker for 2026Q3 (see docs/performance.md).
-EXAMPLE = {
-    "w-li": dict(grid="SZ-01", post="A", level="standard", on=dt.date(2026, 1, 1), score=Decimal(92),
-                 tickets=dict(dispatched=20, accepted=20, resolved_on_time=18, resolved_late=2,
-                              satisfied=15, basically_satisfied=3, unsatisfied=1, returned=0,
-                              reopened=1, overdue=2, closed=19),
-                 patrols=(176, 8)),
-    "w-wang": dict(grid="SZ-01", post="B", level="junior", on=dt.date(2026, 1, 1), score=Decimal(85),
-                   tickets=dict(dispatched=12, accepted=11, resolved_on_time=9, resolved_late=1,
-                                satisfied=8, basically_satisfied=1, unsatisfied=1, returned=2,
-                                reopened=0, overdue=1, closed=10),
-                   patrols=(180, 4)),
-    "w-zhang": dict(grid="SZ-02", post="A", level="senior", on=dt.date(2026, 1, 1), score=Decimal(95),
-                    tickets=dict(dispatched=16, accepted=16, resolved_on_time=16, resolved_late=0,
-                                 satisfied=14, basically_satisfied=0, unsatisfied=0, returned=0,
-                                 reopened=0, overdue=0, closed=16),
-                    patrols=(184, 0)),
-    "w-chen": dict(grid="SZ-02", post="B", level="standard", on=dt.date(2026, 8, 1), score=None,
-                   tickets=dict(dispatched=5, accepted=5, resolved_on_time=2, resolved_late=2,
-                                satisfied=2, basically_satisfied=1, unsatisfied=1, returned=1,
-                                reopened=0, overdue=2, closed=4),
-                   patrols=(100, 22)),
-}
 
 
 def example_messages(quarter: Quarter = Q3, example=EXAMPLE) -> list[Msg]:
@@ -74,7 +48,7 @@ class Office:
     """One street office's performance state, driven like the handlers will drive it."""
 
     def __init__(self, *policies):
-        self.street = StreetPeriod(STREET)
+        self.street = StreetPeriod.of(STREET)
         for policy in policies:
             self.street.set_policy(policy)
         self.records: dict[str, WorkerRecord] = {}
@@ -84,14 +58,15 @@ class Office:
         """Apply an input; if its quarter is closed already, reassess it (PayAdjusted)."""
         target, _, key = msg.stream.partition(":")
         if target == "record":
-            record = self.records.setdefault(key, WorkerRecord(key))
+            record = self.records.setdefault(key, WorkerRecord.of(key))
             if msg.kind == "post":
                 record.post(*msg.data, source_event_id=msg.event_id)
             else:
                 record.leave_post(*msg.data, source_event_id=msg.event_id)
             touched = sorted(self.street.quarters)  # a posting can change any quarter's days
         else:
-            ledger = self.ledgers.setdefault(key, Ledger(key))
+            worker, _, quarter = key.rpartition("/")
+            ledger = self.ledgers.setdefault(key, Ledger.for_worker(worker, quarter))
             if msg.kind == "ticket":
                 ledger.credit_ticket(*msg.data, source_event_id=msg.event_id)
             elif msg.kind == "patrol":

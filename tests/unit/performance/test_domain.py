@@ -10,12 +10,13 @@ from services.performance.domain import (
     AnnualGradeAwarded, AnnualPayComputed, Ledger, PayAdjusted, QuarterClosed,
     QuarterlyGradeAwarded, QuarterlyPayComputed, StreetPeriod, WorkerRecord, YearClosed, explain,
 )
-from services.performance.errors import (
-    AssessmentAlreadyRecorded, AssessmentNotFound, CorrectionNeedsReason, InvalidInput,
+from onegrid.errors import InvalidInput
+from services.performance.domain.errors import (
+    AssessmentAlreadyRecorded, AssessmentNotFound, CorrectionNeedsReason,
     InvalidScore, PeriodNotClosed, PeriodNotEnded, PolicyForClosedPeriod, PolicyMissing,
     PolicyVersionConflict, YearNotReady,
 )
-from services.performance.periods import Quarter, quarters_of
+from services.performance.domain.periods import Quarter, quarters_of
 
 from .helpers import AFTER_Q3, Q3, STREET, Msg, Office, example_office, standard_policy
 

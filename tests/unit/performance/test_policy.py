@@ -6,12 +6,12 @@ from decimal import Decimal
 import pytest
 
 from onegrid.domain import DomainError
-from services.performance.errors import (
+from services.performance.domain.errors import (
     BandsOutOfOrder, InvalidPolicy, InvalidShare, PerformanceError, PolicyMissing,
     UnknownPostLevel, WeightsDoNotSumToHundred,
 )
-from services.performance.periods import Quarter
-from services.performance.policy import Band, PayPolicy, Weights, default_policy, policy_in_force
+from services.performance.domain.periods import Quarter
+from services.performance.domain.policy import Band, PayPolicy, Weights, default_policy, policy_in_force
 
 
 def test_the_default_policy_is_the_issues_policy():

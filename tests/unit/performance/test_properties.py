@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
-from services.performance.events import TICKET_OUTCOMES
-from services.performance.policy import DEFAULT_PAY_STANDARDS, Mode
-from services.performance.scoring import Entitlement, pay, to_fen
+from services.performance.domain.events import TICKET_OUTCOMES
+from services.performance.domain.policy import DEFAULT_PAY_STANDARDS, Mode
+from services.performance.domain.scoring import Entitlement, pay, to_fen
 
 from .helpers import Q3, Office, budget_neutral_policy, example_messages, standard_policy
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from services.performance.errors import PeriodNotClosed
-from services.performance.periods import Quarter
+from services.performance.domain.errors import PeriodNotClosed
+from services.performance.domain.periods import Quarter
 from services.performance.reports import COLUMNS, pay_summary, payroll_rows, write_csv, write_xlsx
 
 from .helpers import Msg, example_messages, example_office

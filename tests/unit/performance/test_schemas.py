@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from marshmallow import ValidationError
 
-from services.performance.events import EVENTS
-from services.performance.periods import Quarter, quarters_of
-from services.performance.policy import PayPolicy
+from services.performance.domain.events import EVENTS
+from services.performance.domain.periods import Quarter, quarters_of
+from services.performance.domain.policy import PayPolicy
 from services.performance.schemas import (
     EVENT_SCHEMAS, RecordAssessmentSchema, SetPolicySchema, dump_event, load_event,
 )

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from services.performance.periods import Quarter
-from services.performance.policy import default_policy
-from services.performance.scoring import (
+from services.performance.domain.periods import Quarter
+from services.performance.domain.policy import default_policy
+from services.performance.domain.scoring import (
     Entitlement, QuarterGrade, annual_grade, apportion, composite, median, pay, percent,
     round_points, to_fen,
 )

@@ -10,15 +10,20 @@ from nameko.exceptions import RemoteError
 
 from onegrid import config as cfg
 from onegrid.projections import replay
-from onegrid.testing import rpc_client, running, wait_until
-from services.performance import reports
+from onegrid.runtime import Setup
+from onegrid.testing import FakeSource, renamed, rpc_client, running, wait_until
+from onegrid.uow import UnitOfWork
+from services.performance import reads, reports
+from services.performance.context import build_context
 from services.performance.domain import Ledger, StreetPeriod, WorkerRecord, quarter_inputs
-from services.performance.periods import Quarter
-from services.performance.projections import make_projections
-from services.performance.service import REGISTRY, make_service, read_street
+from services.performance.domain.periods import Quarter
+from services.performance.projections import projections
+from services.performance.schemas import REGISTRY
+from services.performance.service import PerformanceService
+from services.performance.tables import make_tables
 from services.performance.testing import (
-    EXAMPLE, EXPECTED_COMPOSITE, EXPECTED_GRADE, EXPECTED_PAY, LEAVE, POLICY_V1, STREET, FakeSource,
-    at, credits_expected, source_service, example_activity, example_grid_map, perf_config,
+    EXAMPLE, EXPECTED_COMPOSITE, EXPECTED_GRADE, EXPECTED_PAY, LEAVE, POLICY_V1, STREET, at,
+    callback, credits_expected, example_activity, example_grid_map, perf_config, ticket_stream,
 )
 
 pytestmark = pytest.mark.broker
@@ -35,7 +40,6 @@ def count_types(config, name, types) -> int:
 
 def rows(config, name, table) -> int:
     import sqlalchemy as sa
-    from services.performance.tables import make_tables
     store = cfg.open_service_store(name, config)
     try:
         with store.reading() as conn:
@@ -51,11 +55,11 @@ def rows(config, name, table) -> int:
 def example_closed(amqp_uri, tmp_path, unique):
     """Shazhou's 2026Q3 delivered by fake tickets and grid logs, scored and closed over RPC."""
     config = perf_config(amqp_uri, tmp_path, unique)
-    Perf = make_service(f"performance{unique}", f"tickets{unique}", f"grid{unique}")
-    tickets = FakeSource(f"tickets{unique}", amqp_uri, tmp_path)
-    grid = FakeSource(f"grid{unique}", amqp_uri, tmp_path)
-    sources = (source_service(tickets.name), source_service(grid.name))
-    with running(Perf, *sources, config=config), rpc_client(config) as proxy:
+    Perf = renamed(PerformanceService, f"performance{unique}")
+    tickets = FakeSource(amqp_uri, tmp_path, f"tickets{unique}")
+    grid = FakeSource(amqp_uri, tmp_path, f"grid{unique}")
+    with tickets.serve(config), grid.serve(config), running(Perf, config=config), \
+            rpc_client(config) as proxy:
         perf = getattr(proxy, Perf.name)
         perf.set_policy(**POLICY_V1)
         grid.append(example_grid_map())
@@ -63,18 +67,19 @@ def example_closed(amqp_uri, tmp_path, unique):
         wait_until(lambda: rows(config, Perf.name, "members") == len(EXAMPLE)
                    and rows(config, Perf.name, "leave") == sum(map(len, LEAVE.values())),
                    message="workers posted, leave granted")
-        for worker, (_, _, level, on, *_rest) in EXAMPLE.items():
-            if level != "standard":
-                perf.set_pay_level(worker_id=worker, post_level=level, on=on.isoformat())
+        for worker, spec in EXAMPLE.items():
+            if spec["level"] != "standard":
+                perf.set_pay_level(worker_id=worker, post_level=spec["level"],
+                                   on=spec["on"].isoformat())
         patrols, ticket_streams = example_activity()
         grid.append(patrols)
         tickets.append(ticket_streams)
         grid.publish()
         tickets.publish()
         for worker, spec in EXAMPLE.items():
-            if spec[4] is not None:
+            if spec["score"] is not None:
                 perf.record_assessment(worker_id=worker, quarter="2026Q3", assessor="assessor-hq",
-                                       score=spec[4], assessment_id=f"{worker}-a1")
+                                       score=str(spec["score"]), assessment_id=f"{worker}-a1")
         wait_until(lambda: count_types(config, Perf.name, {"TicketCredited", "PatrolCredited"})
                    == credits_expected(), timeout=60, message="every credit applied")
         closed = perf.close_quarter(STREET, "2026Q3")
@@ -130,9 +135,8 @@ def _summary(perf, period):
 def test_a_late_callback_becomes_a_pay_adjustment_in_the_next_open_quarter(closed_example):
     Perf, config, perf, tickets, _ = closed_example
     late = at(dt.date(2026, 9, 28), 16)  # two unsatisfied callbacks for w-chen, after the close
-    tickets.append([(f"ticket:w-chen-t{n}", [("CallbackRecorded", {
-        "ticket_id": f"w-chen-t{n}", "at": late.isoformat(), "actor_id": "op",
-        "rating": "unsatisfied", "comment": None}, late)]) for n in (2, 3)])
+    tickets.append([(ticket_stream(f"w-chen-t{n}"), [callback(f"w-chen-t{n}", "unsatisfied", late)])
+                    for n in (2, 3)])
     tickets.publish()
     # satisfaction 3 ÷ 6 = 50.00; composite (800 + 500 + 500 + 819.7 + 307.7) ÷ 50 = 58.55 → fail
     wait_until(lambda: any(a["pay_fen"] == 0 for a in perf.adjustments(STREET, "2026Q4")),
@@ -159,11 +163,11 @@ def test_replaying_the_log_reproduces_every_closed_figure(shared_example):
         streams: dict[str, list] = {}
         for envelope in store.iter_all():
             streams.setdefault(envelope.stream_id, []).append(REGISTRY.to_domain(envelope))
-        records = [WorkerRecord.rehydrate(s, e) for s, e in streams.items() if s.startswith("worker:")]
-        ledgers = [Ledger.rehydrate(s, e) for s, e in streams.items() if s.startswith("ledger:")]
-        office = StreetPeriod.rehydrate(f"street:{STREET}", streams[f"street:{STREET}"])
-        from services.performance.service import payroll_dicts
-        assert payroll_dicts(office, "2026Q3") == live_rows
+        records = [WorkerRecord.rehydrate(s, e) for s, e in streams.items() if s.startswith("worker/")]
+        ledgers = [Ledger.rehydrate(s, e) for s, e in streams.items() if s.startswith("ledger/")]
+        office = StreetPeriod.rehydrate(StreetPeriod.stream_id(STREET),
+                                        streams[StreetPeriod.stream_id(STREET)])
+        assert reads.payroll_of(office, "2026Q3") == live_rows
         # and closing the rebuilt inputs afresh under the same policy gives the same figures
         fresh = StreetPeriod(STREET)
         fresh.set_policy(office.policies[1])
@@ -173,12 +177,11 @@ def test_replaying_the_log_reproduces_every_closed_figure(shared_example):
             assert (a.pay_fen, a.composite, a.grade, a.components) == \
                    (b.pay_fen, b.composite, b.grade, b.components)
         # the read model dropped and rebuilt from the whole log
-        (projection,) = make_projections(f"{Perf.name}_")
+        ctx = build_context(Setup.of(Perf.name, config))
+        (projection,) = projections(ctx)
         replay(store, projection)
-        from services.performance.projections import summary_row
-        from services.performance.tables import make_tables
-        with store.reading() as conn:
-            rebuilt = summary_row(conn, make_tables(f"{Perf.name}_"), STREET, "2026Q3")
+        with store.snapshot() as tx:
+            rebuilt = reads.pay_summary(UnitOfWork(tx, REGISTRY, read_only=True), ctx, STREET, "2026Q3")
         assert rebuilt == live_summary == reports.pay_summary(office, "2026Q3")
     finally:
         store.close()
