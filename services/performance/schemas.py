@@ -41,7 +41,7 @@ def Text(**kwargs):
 
 # -- commands ---------------------------------------------------------------------------
 
-def Actor():
+def ActorId():
     """Who acts, filled in from the RPC's ``actor`` (``onegrid.inputs.actor_from``)."""
     return fields.String(load_default=None, allow_none=True)
 
@@ -56,7 +56,7 @@ class RecordAssessmentSchema(Schema):
     assessment_id = fields.String(load_default=None, allow_none=True)
     supersedes = fields.String(load_default=None, allow_none=True)
     reason = fields.String(load_default=None, allow_none=True)
-    actor_id = Actor()
+    actor_id = ActorId()
 
     @validates_schema
     def _a_correction_needs_a_reason(self, data, **kwargs):
@@ -138,20 +138,20 @@ class SetPayLevelSchema(Schema):
     worker_id = Text(required=True)
     post_level = Text(required=True)
     on = fields.Date(load_default=None, allow_none=True)
-    actor_id = Actor()
+    actor_id = ActorId()
 
 
 class CloseQuarterSchema(Schema):
     street = Text(required=True)
     quarter = fields.String(required=True, validate=QUARTER)
-    actor_id = Actor()
+    actor_id = ActorId()
 
 
 class CloseYearSchema(Schema):
     street = Text(required=True)
     year = fields.Integer(required=True, validate=validate.Range(1900, 9999),
                           error_messages={"invalid": "a year is written like 2026"})
-    actor_id = Actor()
+    actor_id = ActorId()
 
 
 COMMAND_SCHEMAS = {
