@@ -42,3 +42,17 @@ def test_the_kernel_core_that_domains_import_is_pure_itself():
         for name in imported(path):
             assert name.split(".")[0] in sys.stdlib_module_names or name in PURE_KERNEL, (
                 f"{module} imports {name}")
+
+
+MONEY_DOMAINS = ["performance"]  # pay in fen and Decimal: a float would round money
+
+
+@pytest.mark.parametrize("service", MONEY_DOMAINS)
+def test_no_float_appears_in_a_domain_that_counts_money(service):
+    for path in sorted(ROOT.glob(f"services/{service}/domain/**/*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        floats = [n.value for n in ast.walk(tree)
+                  if isinstance(n, ast.Constant) and isinstance(n.value, float)]
+        calls = [n for n in ast.walk(tree)
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "float"]
+        assert not floats and not calls, path.name
