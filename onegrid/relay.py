@@ -16,7 +16,8 @@ import time
 import uuid
 from typing import Callable, Optional
 
-from .amqp import connect, declare_events_exchange, event_message, events_exchange
+from .amqp import (BROKER_ERRORS, connect, declare_events_exchange, event_message,
+                   events_exchange, safe_uri)
 from .envelope import Envelope
 from .store import EventStore
 
@@ -60,7 +61,7 @@ class Relay:
     def _open(self):
         if self._channel is not None:
             return self._channel
-        self._conn = connect(self.amqp_uri)
+        self._conn = connect(self.amqp_uri, retries=0)  # ``run`` does the waiting
         channel = self._conn.channel()
         declare_events_exchange(channel, self.service)
         channel.confirm_select()
@@ -148,21 +149,39 @@ class Relay:
 
     def run(self, stopped: Callable[[], bool], sleep: Callable[[float], object],
             wait_for_append: Optional[Callable[[float], object]] = None, idle: float = 0.2):
-        """Publish while holding the lease, until ``stopped()``; back off after errors."""
-        backoff = 0.5
+        """Publish while holding the lease, until ``stopped()``; back off after errors.
+
+        A broker that is away (not there yet at start, or gone for minutes) is waited for:
+        one log line when the relay starts waiting, one when it publishes again, and a
+        retry every few seconds between (the page is published again, never skipped).
+        """
+        backoff, waiting_since = 0.5, None
         while not stopped():
             try:
                 if not self.holds_lease():
                     sleep(self.lease_ttl / 3)
                     continue
-                if self.publish_page():
+                published = self.publish_page()
+                if waiting_since is not None and published:
+                    log.warning("relay of %s publishes again, after %.0fs without the broker",
+                                self.service, time.monotonic() - waiting_since)
+                    waiting_since = None
+                if published:
                     backoff = 0.5
                     continue
                 (wait_for_append or sleep)(idle)
+            except BROKER_ERRORS as away:
+                if waiting_since is None:
+                    waiting_since = time.monotonic()
+                    log.warning("relay of %s waits for the broker at %s (%s); the log is "
+                                "kept and published when it answers", self.service,
+                                safe_uri(self.amqp_uri), away)
+                sleep(backoff)
+                backoff = min(backoff * 2, 5)
             except Exception:
                 log.exception("relay of %s failed; retrying in %.1fs", self.service, backoff)
                 sleep(backoff)
-                backoff = min(backoff * 2, 30)
+                backoff = min(backoff * 2, 5)
         self.close()
         try:
             self.blocking(self.store.release_lease, self.lease_name, self.holder)

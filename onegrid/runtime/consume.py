@@ -20,17 +20,20 @@ from typing import Iterable
 
 import kombu
 from kombu import Exchange, Queue, binding
+import eventlet
 from nameko.containers import ContainerBeingKilled
 from nameko.events import EventHandler
 from eventlet.semaphore import Semaphore
 
 from .. import config as cfg
-from ..amqp import events_exchange
+from ..amqp import BROKER_ERRORS, events_exchange, patiently, wait_for_broker
 from ..envelope import Envelope
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0)
+#: seconds a republish (to a delay queue, to the dead letters) waits for an absent broker
+DEFAULT_PATIENCE = 300.0
 ATTEMPTS = "x-onegrid-attempts"
 
 
@@ -88,17 +91,33 @@ class Consume(EventHandler):
         self.source_service = cfg.service_name(config, self.source)
         self.amqp_uri = cfg.amqp_uri(config)
         self.delays = retry_delays(config)
-        with kombu.Connection(self.amqp_uri) as conn:
-            self.queue = declare_consumer_queues(
-                conn.default_channel, self.source_service, service, self.event_types, self.delays)
+        self.queue = self._declare(service)
         self.dead_letters = dead_letter_queue(service)
-        self._publish_conn = kombu.Connection(
-            self.amqp_uri, transport_options={"confirm_publish": True})
+        self.patience = float(config.get("ONEGRID_REPLY_PATIENCE", DEFAULT_PATIENCE))
+        self._stopping = False
+        # one quick reconnect per attempt: ``patiently`` does the waiting, and logs it
+        self._publish_conn = kombu.Connection(self.amqp_uri, transport_options={
+            "confirm_publish": True, "max_retries": 1, "interval_start": 0,
+            "interval_step": 0.5, "interval_max": 0.5})
         self._publish_lock = Semaphore()  # one confirmed publish at a time on this channel
         # skip EventHandler.setup, which would declare nameko's one-type queue
         self.queue_consumer.register_provider(self)
 
+    def _declare(self, service: str) -> Queue:
+        """Declare this consumer's queues, waiting for the broker when it is not there yet."""
+        what = f"{service}: the queues of @consume({self.source_service})"
+        while True:
+            with kombu.Connection(self.amqp_uri) as conn:
+                try:
+                    wait_for_broker(conn, what, logger=log)
+                    return declare_consumer_queues(conn.default_channel, self.source_service,
+                                                   service, self.event_types, self.delays)
+                except BROKER_ERRORS as lost:  # the broker left again between the two
+                    log.warning("%s: the broker left while declaring (%s)", what, lost)
+                    eventlet.sleep(1)
+
     def stop(self):
+        self._stopping = True  # a republish still waiting for the broker gives up
         super().stop()
         self._publish_conn.release()
 
@@ -106,8 +125,10 @@ class Consume(EventHandler):
         try:
             envelope = Envelope.from_message(body)
         except (ValueError, TypeError) as bad:
-            self._give_up(message, f"undecodable event: {bad}", attempts=1)
-            self.queue_consumer.ack_message(message)
+            if self._give_up(message, f"undecodable event: {bad}", attempts=1):
+                self.queue_consumer.ack_message(message)
+            else:
+                self.queue_consumer.requeue_message(message)
             return
         handle_result = partial(self.handle_result, message)
         try:
@@ -124,18 +145,29 @@ class Consume(EventHandler):
             if attempts <= len(self.delays):
                 log.warning("%s failed (attempt %d), retrying in %ss: %s", worker_ctx,
                             attempts, self.delays[attempts - 1], error)
-                self._republish(message, retry_queue(self.queue.name, attempts), attempts, error)
+                sent = self._republish(message, retry_queue(self.queue.name, attempts),
+                                       attempts, error)
             else:
                 log.error("%s failed %d times, dead-lettered: %s", worker_ctx, attempts, error)
-                self._give_up(message, error, attempts)
+                sent = self._give_up(message, error, attempts)
+            if not sent:
+                # the broker stayed away: let the original come back (a dead channel's
+                # unacked message is redelivered by the broker anyway)
+                self.queue_consumer.requeue_message(message)
+                return result, exc_info
         # only now, with any republish confirmed by the broker, is the original let go
         self.queue_consumer.ack_message(message)
         return result, exc_info
 
-    def _give_up(self, message, error: str, attempts: int):
-        self._republish(message, self.dead_letters, attempts, error)
+    def _give_up(self, message, error: str, attempts: int) -> bool:
+        return self._republish(message, self.dead_letters, attempts, error)
 
-    def _republish(self, message, routing_key: str, attempts: int, error: str):
+    def _republish(self, message, routing_key: str, attempts: int, error: str) -> bool:
+        """Publish a copy of ``message`` to ``routing_key``, riding out a broker outage.
+
+        False when the broker stayed away for ``ONEGRID_REPLY_PATIENCE`` seconds (or the
+        container is stopping): the caller then requeues the original rather than lose it.
+        """
         headers = dict(message.headers or {})
         headers.update({
             ATTEMPTS: attempts,
@@ -144,12 +176,19 @@ class Consume(EventHandler):
             "x-onegrid-error": error[-2000:],
             "x-onegrid-failed-at": dt.datetime.now(dt.timezone.utc).isoformat(),
         })
-        with self._publish_lock:
-            producer = kombu.Producer(self._publish_conn.default_channel)
-            producer.publish(
-                message.body, exchange="", routing_key=routing_key, headers=headers,
-                content_type=message.content_type, content_encoding=message.content_encoding,
-                delivery_mode=2, retry=True, retry_policy={"max_retries": 5})
+
+        def publish():
+            with self._publish_lock:
+                producer = kombu.Producer(self._publish_conn.default_channel)
+                producer.publish(
+                    message.body, exchange="", routing_key=routing_key, headers=headers,
+                    content_type=message.content_type,
+                    content_encoding=message.content_encoding, delivery_mode=2, retry=True,
+                    retry_policy={"max_retries": 1, "interval_start": 0, "interval_max": 0.5})
+
+        return patiently(
+            publish, f"{self.container.service_name}: the republish to {routing_key}",
+            patience=self.patience, given_up=lambda: self._stopping, logger=log)
 
 
 def consume(reactions: dict[str, dict]):

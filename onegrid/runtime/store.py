@@ -19,8 +19,8 @@ import eventlet
 import sqlalchemy as sa
 from eventlet import tpool
 from eventlet.queue import Empty, LightQueue
+from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider, SharedExtension
-from nameko.rpc import rpc
 
 from .. import config as cfg
 from ..envelope import SYSTEM, Actor, Envelope
@@ -30,6 +30,7 @@ from ..relay import Relay
 from ..errors import ServiceUnavailable
 from ..store import CommandRace, EventStore, StoreError, WrongExpectedVersion
 from ..uow import CommandId, UnitOfWork, run_in_transaction
+from .rpc import rpc  # replies that ride out a broker outage
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,13 @@ class StoreKeeper(SharedExtension):
         self._running = False
         self._wakeups: list[_Wakeup] = []
         self.holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self._held: set[str] = set()  # the projections whose lease this replica holds
+        self._folding: dict[str, Semaphore] = {}
 
     def setup(self):
         config = self.container.config
         self.service = self.container.service_name
-        self.store = tpool.execute(cfg.open_service_store, self.service, config)
+        self.store = _wait_for_database(self.service, config)
         self.setup_info = Setup.of(self.service, config)
         if self.build_context is not None:
             self.context = self.build_context(self.setup_info)
@@ -101,6 +104,8 @@ class StoreKeeper(SharedExtension):
             self.projections.extend(self.projection_factory(self.context))
         self.idle = float(config.get("ONEGRID_POLL_SECONDS", 0.5))
         self.lease_ttl = float(config.get("ONEGRID_LEASE_SECONDS", 10))
+        # a projection behind whose checkpoint stands still this long is folded by settle
+        self.settle_grace = float(config.get("ONEGRID_SETTLE_GRACE", max(0.5, 3 * self.idle)))
         if config.get("ONEGRID_RELAY", True) not in (False, "false", "0", 0):
             self.relay = Relay(self.store, cfg.amqp_uri(config), self.service,
                                lease_ttl=self.lease_ttl, holder=self.holder,
@@ -146,16 +151,21 @@ class StoreKeeper(SharedExtension):
         for wake in self._wakeups:
             wake.set()
 
+    def _lease(self, projection: Projection) -> str:
+        return f"{checkpoint_name(projection)}:{self.service}"
+
     def _run_projection(self, projection: Projection, wake: _Wakeup):
-        lease, backoff = f"{checkpoint_name(projection)}:{self.service}", 0.5
+        lease, backoff = self._lease(projection), 0.5
         renew_at = 0.0  # taking or renewing the lease is a write: once a third of its ttl
         while self._running:
             try:
                 if time.monotonic() >= renew_at:
                     if not tpool.execute(self.store.try_lease, lease, self.holder, self.lease_ttl):
                         renew_at = 0.0
+                        self._held.discard(projection.name)
                         eventlet.sleep(self.lease_ttl / 3)
                         continue
+                    self._held.add(projection.name)
                     renew_at = time.monotonic() + self.lease_ttl / 3
                 if not tpool.execute(catch_up, self.store, projection, max_pages=1):
                     wake.wait(self.idle)
@@ -165,11 +175,38 @@ class StoreKeeper(SharedExtension):
             except Exception:
                 log.exception("projection %s failed; retrying in %.1fs", projection.name, backoff)
                 eventlet.sleep(backoff)
-                backoff = min(backoff * 2, 30)
+                backoff = min(backoff * 2, 5)  # a database back from a restart is used soon
         try:  # a clean stop hands the projection to another replica at once
             tpool.execute(self.store.release_lease, lease, self.holder)
         except Exception:
             log.warning("could not release the lease %s", lease)
+
+    def fold(self, projection: Projection) -> None:
+        """Fold ``projection`` here and now: ``settle`` found its runner silent.
+
+        Another replica's lease on it may belong to a process that died (its lease lasts
+        until it expires). Folding beside any other runner is safe: each page moves the
+        checkpoint by compare-and-set in the transaction that applies it, so one of two
+        runners of a page rolls back. Taking the lease first succeeds once a dead holder's
+        lease expired, and makes this replica the projection's runner from then on.
+        """
+        lock = self._folding.setdefault(projection.name, Semaphore())
+        if not lock.acquire(blocking=False):
+            return  # another worker of this replica is folding it right now
+        try:
+            if tpool.execute(self.store.try_lease, self._lease(projection), self.holder,
+                             self.lease_ttl):
+                self._held.add(projection.name)
+            log.info("settle folds %s of %s itself: its runner is silent", projection.name,
+                     self.service)
+            tpool.execute(catch_up, self.store, projection)
+        except StoreError:
+            pass  # another runner moved the checkpoint first: it is alive after all
+        except Exception as error:
+            log.warning("settle could not fold %s of %s: %s", projection.name, self.service,
+                        error)
+        finally:
+            lock.release()
 
     def _prune_commands(self):
         """Forget command ids older than ``ONEGRID_COMMAND_DAYS`` (7), once an hour."""
@@ -271,24 +308,49 @@ class WorkerStore:
         Projections are folded after the commit, by whichever replica holds their lease;
         a command whose caller will read a projection next waits here for it (a poll every
         few milliseconds, usually one fold). After ``timeout`` it returns anyway: the change
-        is stored, only the read model is late.
+        is stored, only the read model is late; so it does when the database went away.
+
+        A projection that is behind and whose checkpoint has not moved for
+        ``ONEGRID_SETTLE_GRACE`` seconds while another replica holds its lease is folded
+        here (``StoreKeeper.fold``): a replica killed a moment ago keeps its leases until
+        they expire, and settle does not wait that long for it.
         """
-        names = [checkpoint_name(p) for p in self._keeper.projections]
-        if not names:
+        keeper = self._keeper
+        projections = list(keeper.projections)
+        if not projections:
             return
         store = self._store
-        target = tpool.execute(store.last_position)
         deadline = time.monotonic() + timeout
+        still: dict[str, tuple[int, float]] = {}  # name -> (checkpoint, seen there since)
 
         def behind():
-            return [n for n in names if store.get_position(n) < target]
+            late = []
+            for p in projections:
+                position = store.get_position(checkpoint_name(p))
+                if position < target:
+                    late.append((p, position))
+            return late
 
-        while tpool.execute(behind):
-            if time.monotonic() > deadline:
-                log.warning("read models of %s still behind position %s after %.0fs",
-                            self._keeper.service, target, timeout)
-                return
-            eventlet.sleep(0.005)
+        try:
+            target = tpool.execute(store.last_position)
+            while late := tpool.execute(behind):
+                now = time.monotonic()
+                if now > deadline:
+                    log.warning("read models of %s still behind position %s after %.0fs",
+                                keeper.service, target, timeout)
+                    return
+                for projection, position in late:
+                    seen = still.get(projection.name)
+                    if seen is None or seen[0] != position:
+                        still[projection.name] = (position, now)
+                    elif now - seen[1] >= keeper.settle_grace \
+                            and projection.name not in keeper._held:
+                        keeper.fold(projection)
+                        still.pop(projection.name)
+                eventlet.sleep(0.005)
+        except sa.exc.DBAPIError as error:
+            log.warning("%s cannot settle its read models, the database is away (%s)",
+                        keeper.service, type(error.orig).__name__)
 
     def read_stream(self, stream_id: str, after_version: int = 0,
                     until_version: Optional[int] = None) -> list[Envelope]:
@@ -312,8 +374,31 @@ def _available(call, *args, **kwargs):
         if not isinstance(error, sa.exc.OperationalError) and not error.connection_invalidated:
             raise
         raise ServiceUnavailable(
-            f"the database is not answering ({type(error.orig).__name__}); nothing was "
-            "recorded: retry with the same command id") from None
+            f"the database is not answering ({type(error.orig).__name__}): retry with the "
+            "same command id (a command that did reach the store is answered with its first "
+            "result, never run twice)") from None
+
+
+def _wait_for_database(service: str, config: dict):
+    """Open the service's store, waiting for a database that is not up yet (one log line)."""
+    since, delay = None, 0.5
+    while True:
+        try:
+            store = tpool.execute(cfg.open_service_store, service, config)
+        except sa.exc.DBAPIError as error:
+            if not isinstance(error, sa.exc.OperationalError) and not error.connection_invalidated:
+                raise
+            if since is None:
+                since = time.monotonic()
+                url = sa.engine.make_url(cfg.database_url(service, config))
+                log.warning("%s waits for its database at %s (%s)", service,
+                            url.render_as_string(hide_password=True), type(error.orig).__name__)
+            eventlet.sleep(delay)
+            delay = min(delay * 2, 5)
+            continue
+        if since is not None:
+            log.warning("%s: its database answers after %.0fs", service, time.monotonic() - since)
+        return store
 
 
 class Store(DependencyProvider):
@@ -353,6 +438,9 @@ class EventLogRpc:
     def read_stream(self, stream_id, after_version=0, until_version=None):
         events = self.store.read_stream(stream_id, after_version, until_version)
         return [e.to_message() for e in self.store.public(events)]
+
+    #: with ``event_types``, ``read_log`` scans at most this many pages of the log per call
+    READ_LOG_SCAN_PAGES = 10
 
     @rpc
     def read_log(self, after_position=0, limit=1000):
