@@ -17,6 +17,13 @@ import uuid
 CLIENTS = 8
 
 
+def service(name: str):
+    """The tickets service class running as ``name`` (built by ``benchmarks.serve``)."""
+    from onegrid.testing import renamed
+    from services.tickets.service import TicketsService
+    return renamed(TicketsService, name)
+
+
 def _percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -25,6 +32,7 @@ def _percentile(values, q):
 def run(quick: bool = False, log=print) -> dict:
     import eventlet
     eventlet.monkey_patch()  # noqa: the CLI may import us before anything patched
+    import eventlet.tpool  # noqa: F401  benchmarks.serve uses it without importing it
 
     import os
 
@@ -38,7 +46,8 @@ def run(quick: bool = False, log=print) -> dict:
     tmp = tempfile.mkdtemp(prefix="tickets-bench-")
     name = f"ticketsbench{unique}"
     config = {"AMQP_URI": amqp_uri(), "NODE_ID": "bench", "ONEGRID_POLL_SECONDS": 0.05,
-              f"{name.upper()}_DATABASE_URL": f"sqlite:///{tmp}/{name}.sqlite"}
+              f"{name.upper()}_DATABASE_URL": f"sqlite:///{tmp}/{name}.sqlite",
+              "ONEGRID_SERVICE_NAMES": f"tickets={name},grid=gridbench{unique}"}
     Tickets = type("Tickets", (), {"name": name})  # what the clients and store helpers need
     latencies: list[float] = []
 
@@ -65,7 +74,7 @@ def run(quick: bool = False, log=print) -> dict:
 
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
     env.update({k: str(v) for k, v in config.items()})
-    server = serve("services.tickets.service:make_service", name, f"gridbench{unique}", env=env)
+    server = serve("benchmarks.tickets:service", name, env=env)
     try:
         with rpc_client(config) as warm:  # one lifecycle to warm up
             life(warm, "warm-up")

@@ -1,172 +1,191 @@
-"""Command handlers: load the ticket, let it decide, save it — plain functions.
+"""Command handlers and reactions: load the ticket, let it decide, save it — plain functions.
 
-``repo`` is any object with ``get(ticket_id) -> Ticket`` (raising TicketNotFound) and
-``save(ticket)`` (appending ``ticket.collect()`` at ``ticket.expected_version``). Each handler
-returns the events it recorded, in order. ``now`` is an aware datetime from the caller's clock.
+A handler is ``handler(uow, cmd, ctx) -> dict``: ``uow`` is the store transaction
+(``uow.load``/``uow.save``), ``ctx`` the service's ``Context`` (clock, catalogue, calendar,
+node). It returns what the RPC returns: the ticket as it now stands and the events it
+recorded (``outcome``). ``COMMANDS`` maps each command class to its handler.
+
+A reaction is ``reaction(uow, event, ctx)`` for another service's event; ``REACTIONS`` maps
+the logical source name to ``{event type: reaction}`` and is the service's whole subscription.
 """
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, Protocol
+from typing import Callable, Optional
 
-from onegrid.domain import DomainEvent
+from onegrid.envelope import Envelope
+from onegrid.inputs import load_input
+from onegrid.uow import UnitOfWork
 
-from . import commands as c
-from .domain import (Calendar, Catalogue, InvalidTicketCommand, Ticket, TicketAlreadyExists,
-                     TicketNotFound, TicketState, deadline_for, overdue_due)
-
-
-class TicketRepository(Protocol):
-    def get(self, ticket_id: str) -> Ticket: ...
-
-    def save(self, ticket: Ticket) -> None: ...
+from .context import Context
+from .domain import (InvalidTicketCommand, Ticket, TicketAlreadyExists, TicketNotFound,
+                     TicketState, deadline_for, overdue_due)
+from .domain import commands as c
+from .schemas import COMMAND_SCHEMAS
 
 
-def _save(repo: TicketRepository, ticket: Ticket) -> list[DomainEvent]:
+def load_ticket(uow: UnitOfWork, ticket_id: str) -> Ticket:
+    """The ticket rebuilt from its stream; TicketNotFound when it was never opened."""
+    ticket = uow.load(Ticket, Ticket.stream_id(ticket_id))
+    if ticket is None:
+        raise TicketNotFound(ticket_id)
+    return ticket
+
+
+def outcome(ticket: Ticket, events) -> dict:
+    """What a command returns: the ticket as it now stands and the events it recorded."""
+    return {"ticket_id": ticket.ticket_id, "state": ticket.state.value,
+            "version": ticket.version,
+            "deadline": ticket.deadline.isoformat() if ticket.deadline else None,
+            "overdue": ticket.is_overdue, "allowed": list(ticket.allowed),
+            "events": [type(e).__name__ for e in events]}
+
+
+def _save(uow: UnitOfWork, ticket: Ticket) -> dict:
     events = list(ticket.pending)
-    repo.save(ticket)
-    return events
+    uow.save(ticket)
+    return outcome(ticket, events)
 
 
-def _change(repo: TicketRepository, ticket_id: str,
-            decide: Callable[[Ticket], None]) -> list[DomainEvent]:
-    ticket = repo.get(ticket_id)
+def _change(uow: UnitOfWork, ticket_id: str, decide: Callable[[Ticket], None]) -> dict:
+    ticket = load_ticket(uow, ticket_id)
     decide(ticket)
-    return _save(repo, ticket)
+    return _save(uow, ticket)
 
 
-def open_ticket(repo: TicketRepository, cmd: c.OpenTicket, now: dt.datetime, *,
-                catalogue: Catalogue, calendar: Calendar, node_id: str) -> list[DomainEvent]:
+# -- commands ----------------------------------------------------------------------------------
+
+def open_ticket(uow: UnitOfWork, cmd: c.OpenTicket, ctx: Context) -> dict:
     """Open a new ticket, its deadline set from the category and the calendar."""
-    try:
-        repo.get(cmd.ticket_id)
-    except TicketNotFound:
-        pass
-    else:
+    return _open(uow, cmd, ctx, at=ctx.clock(), node_id=ctx.node_id)
+
+
+def _open(uow: UnitOfWork, cmd: c.OpenTicket, ctx: Context, *, at: dt.datetime,
+          node_id: str) -> dict:
+    if uow.load(Ticket, Ticket.stream_id(cmd.ticket_id)) is not None:
         raise TicketAlreadyExists(cmd.ticket_id)
-    category = catalogue[cmd.category_code]
-    ticket = Ticket(cmd.ticket_id)
+    category = ctx.catalogue[cmd.category_code]
+    ticket = Ticket.of(cmd.ticket_id)
     ticket.open(
-        at=now, actor_id=cmd.actor_id, node_id=node_id, channel=cmd.channel,
+        at=at, actor_id=cmd.actor_id, node_id=node_id, channel=cmd.channel,
         category_code=category.code, department=category.department,
         deadline_class=category.deadline_class, title=cmd.title, description=cmd.description,
         street=cmd.street, community=cmd.community,
-        deadline=deadline_for(category, now, calendar), lat=cmd.lat, lng=cmd.lng,
+        deadline=deadline_for(category, at, ctx.calendar), lat=cmd.lat, lng=cmd.lng,
         address=cmd.address, grid_code=cmd.grid_code, reporter_name=cmd.reporter_name,
         reporter_phone=cmd.reporter_phone, attachments=tuple(cmd.attachments))
-    return _save(repo, ticket)
+    return _save(uow, ticket)
 
 
-def dispatch(repo: TicketRepository, cmd: c.DispatchTicket, now: dt.datetime) -> list[DomainEvent]:
-    """Dispatch or reassign a ticket to a worker or a department."""
-    return _change(repo, cmd.ticket_id, lambda t: t.dispatch(
-        at=now, actor_id=cmd.actor_id, assignee_kind=cmd.assignee_kind,
+def dispatch(uow: UnitOfWork, cmd: c.DispatchTicket, ctx: Context) -> dict:
+    """Dispatch or reassign a ticket to a worker, a department, the street or the district."""
+    return _change(uow, cmd.ticket_id, lambda t: t.dispatch(
+        at=ctx.clock(), actor_id=cmd.actor_id, assignee_kind=cmd.assignee_kind,
         assignee_id=cmd.assignee_id, grid_code=cmd.grid_code, reason=cmd.reason))
 
 
-def accept(repo: TicketRepository, cmd: c.AcceptTicket, now: dt.datetime) -> list[DomainEvent]:
+def accept(uow: UnitOfWork, cmd: c.AcceptTicket, ctx: Context) -> dict:
     """Accept (签收) a dispatched ticket."""
-    return _change(repo, cmd.ticket_id, lambda t: t.accept(at=now, actor_id=cmd.actor_id))
+    return _change(uow, cmd.ticket_id, lambda t: t.accept(at=ctx.clock(), actor_id=cmd.actor_id))
 
 
-def return_ticket(repo: TicketRepository, cmd: c.ReturnTicket,
-                  now: dt.datetime) -> list[DomainEvent]:
+def return_ticket(uow: UnitOfWork, cmd: c.ReturnTicket, ctx: Context) -> dict:
     """Return (退单) a ticket with a reason."""
-    return _change(repo, cmd.ticket_id, lambda t: t.return_ticket(
-        at=now, actor_id=cmd.actor_id, reason=cmd.reason))
+    return _change(uow, cmd.ticket_id, lambda t: t.return_ticket(
+        at=ctx.clock(), actor_id=cmd.actor_id, reason=cmd.reason))
 
 
-def resolve(repo: TicketRepository, cmd: c.ResolveTicket, now: dt.datetime) -> list[DomainEvent]:
+def resolve(uow: UnitOfWork, cmd: c.ResolveTicket, ctx: Context) -> dict:
     """Resolve a ticket."""
-    return _change(repo, cmd.ticket_id, lambda t: t.resolve(
-        at=now, actor_id=cmd.actor_id, resolution=cmd.resolution))
+    return _change(uow, cmd.ticket_id, lambda t: t.resolve(
+        at=ctx.clock(), actor_id=cmd.actor_id, resolution=cmd.resolution))
 
 
-def record_callback(repo: TicketRepository, cmd: c.RecordCallback,
-                    now: dt.datetime) -> list[DomainEvent]:
+def record_callback(uow: UnitOfWork, cmd: c.RecordCallback, ctx: Context) -> dict:
     """Record the resident's rating at the callback (回访)."""
-    return _change(repo, cmd.ticket_id, lambda t: t.record_callback(
-        at=now, actor_id=cmd.actor_id, rating=cmd.rating, comment=cmd.comment))
+    return _change(uow, cmd.ticket_id, lambda t: t.record_callback(
+        at=ctx.clock(), actor_id=cmd.actor_id, rating=cmd.rating, comment=cmd.comment))
 
 
-def close(repo: TicketRepository, cmd: c.CloseTicket, now: dt.datetime) -> list[DomainEvent]:
+def close(uow: UnitOfWork, cmd: c.CloseTicket, ctx: Context) -> dict:
     """Close a ticket after its callback."""
-    return _change(repo, cmd.ticket_id, lambda t: t.close(at=now, actor_id=cmd.actor_id))
+    return _change(uow, cmd.ticket_id, lambda t: t.close(at=ctx.clock(), actor_id=cmd.actor_id))
 
 
-def reopen(repo: TicketRepository, cmd: c.ReopenTicket, now: dt.datetime, *,
-           calendar: Calendar) -> list[DomainEvent]:
+def reopen(uow: UnitOfWork, cmd: c.ReopenTicket, ctx: Context) -> dict:
     """Reopen an unsatisfied ticket, with a fresh deadline from its deadline class."""
-    ticket = repo.get(cmd.ticket_id)
+    ticket, now = load_ticket(uow, cmd.ticket_id), ctx.clock()
     # The class recorded at intake, so a later catalogue edit cannot change a running ticket.
-    deadline = deadline_for(ticket.opened.deadline_class, now, calendar) if ticket.opened else None
+    deadline = (deadline_for(ticket.opened.deadline_class, now, ctx.calendar)
+                if ticket.opened else None)
     ticket.reopen(at=now, actor_id=cmd.actor_id, reason=cmd.reason, deadline=deadline)
-    return _save(repo, ticket)
+    return _save(uow, ticket)
 
 
-def request_extension(repo: TicketRepository, cmd: c.RequestExtension,
-                      now: dt.datetime) -> list[DomainEvent]:
+def request_extension(uow: UnitOfWork, cmd: c.RequestExtension, ctx: Context) -> dict:
     """Ask for a later deadline (延期)."""
-    return _change(repo, cmd.ticket_id, lambda t: t.request_extension(
-        at=now, actor_id=cmd.actor_id, reason=cmd.reason,
+    return _change(uow, cmd.ticket_id, lambda t: t.request_extension(
+        at=ctx.clock(), actor_id=cmd.actor_id, reason=cmd.reason,
         requested_deadline=cmd.requested_deadline))
 
 
-def grant_extension(repo: TicketRepository, cmd: c.GrantExtension,
-                    now: dt.datetime) -> list[DomainEvent]:
+def grant_extension(uow: UnitOfWork, cmd: c.GrantExtension, ctx: Context) -> dict:
     """Grant the pending extension."""
-    return _change(repo, cmd.ticket_id, lambda t: t.grant_extension(
-        at=now, actor_id=cmd.actor_id, new_deadline=cmd.new_deadline))
+    return _change(uow, cmd.ticket_id, lambda t: t.grant_extension(
+        at=ctx.clock(), actor_id=cmd.actor_id, new_deadline=cmd.new_deadline))
 
 
-def deny_extension(repo: TicketRepository, cmd: c.DenyExtension,
-                   now: dt.datetime) -> list[DomainEvent]:
+def deny_extension(uow: UnitOfWork, cmd: c.DenyExtension, ctx: Context) -> dict:
     """Deny the pending extension."""
-    return _change(repo, cmd.ticket_id, lambda t: t.deny_extension(
-        at=now, actor_id=cmd.actor_id, reason=cmd.reason))
+    return _change(uow, cmd.ticket_id, lambda t: t.deny_extension(
+        at=ctx.clock(), actor_id=cmd.actor_id, reason=cmd.reason))
 
 
-def mark_overdue(repo: TicketRepository, cmd: c.MarkOverdue,
-                 now: dt.datetime) -> list[DomainEvent]:
-    """Record TicketOverdue if it is due; otherwise do nothing (safe for every timer tick)."""
-    ticket = repo.get(cmd.ticket_id)
-    if not overdue_due(ticket, now):
-        return []
-    ticket.record_overdue(at=now)
-    return _save(repo, ticket)
+def mark_overdue(uow: UnitOfWork, cmd: c.MarkOverdue, ctx: Context) -> dict:
+    """Record TicketOverdue for each ticket that is due; the others record nothing.
+
+    Safe for every timer tick on every replica: a ticket marked meanwhile is not due any
+    more, and a replica that raced another reloads (version conflict) and finds that.
+    """
+    now, marked = ctx.clock(), []
+    for ticket_id in cmd.ticket_ids:
+        ticket = load_ticket(uow, ticket_id)
+        if overdue_due(ticket, now):
+            ticket.record_overdue(at=now)
+            uow.save(ticket)
+            marked.append(ticket_id)
+    return {"overdue": marked}
 
 
-def supervise(repo: TicketRepository, cmd: c.SuperviseTicket,
-              now: dt.datetime) -> list[DomainEvent]:
+def supervise(uow: UnitOfWork, cmd: c.SuperviseTicket, ctx: Context) -> dict:
     """Supervise (督办) a ticket with a note and a new deadline."""
-    return _change(repo, cmd.ticket_id, lambda t: t.supervise(
-        at=now, actor_id=cmd.actor_id, note=cmd.note, new_deadline=cmd.new_deadline))
+    return _change(uow, cmd.ticket_id, lambda t: t.supervise(
+        at=ctx.clock(), actor_id=cmd.actor_id, note=cmd.note, new_deadline=cmd.new_deadline))
 
 
-def escalate(repo: TicketRepository, cmd: c.EscalateTicket,
-             now: dt.datetime) -> list[DomainEvent]:
+def escalate(uow: UnitOfWork, cmd: c.EscalateTicket, ctx: Context) -> dict:
     """Escalate a ticket to the street office or the district."""
-    return _change(repo, cmd.ticket_id, lambda t: t.escalate(
-        at=now, actor_id=cmd.actor_id, level=cmd.level, reason=cmd.reason))
+    return _change(uow, cmd.ticket_id, lambda t: t.escalate(
+        at=ctx.clock(), actor_id=cmd.actor_id, level=cmd.level, reason=cmd.reason))
 
 
-def merge(repo: TicketRepository, cmd: c.MergeTicket, now: dt.datetime) -> list[DomainEvent]:
+def merge(uow: UnitOfWork, cmd: c.MergeTicket, ctx: Context) -> dict:
     """Merge a ticket into another, live ticket as a duplicate."""
-    ticket = repo.get(cmd.ticket_id)
+    ticket = load_ticket(uow, cmd.ticket_id)
     if cmd.into_ticket_id != cmd.ticket_id:
-        target = repo.get(cmd.into_ticket_id)
+        target = load_ticket(uow, cmd.into_ticket_id)
         if target.state in (TicketState.MERGED, TicketState.CANCELLED):
             raise InvalidTicketCommand(
                 f"ticket {cmd.into_ticket_id!r} is {target.state}; merge into the ticket "
                 f"it was merged into ({target.merged_into!r}) or another live ticket")
-    ticket.merge(at=now, actor_id=cmd.actor_id, into_ticket_id=cmd.into_ticket_id)
-    return _save(repo, ticket)
+    ticket.merge(at=ctx.clock(), actor_id=cmd.actor_id, into_ticket_id=cmd.into_ticket_id)
+    return _save(uow, ticket)
 
 
-def cancel(repo: TicketRepository, cmd: c.CancelTicket, now: dt.datetime) -> list[DomainEvent]:
+def cancel(uow: UnitOfWork, cmd: c.CancelTicket, ctx: Context) -> dict:
     """Cancel a ticket at the reporter's request, before dispatch."""
-    return _change(repo, cmd.ticket_id, lambda t: t.cancel(
-        at=now, actor_id=cmd.actor_id, reason=cmd.reason))
+    return _change(uow, cmd.ticket_id, lambda t: t.cancel(
+        at=ctx.clock(), actor_id=cmd.actor_id, reason=cmd.reason))
 
 
 FIRST_DISPATCH_TRIGGERS = frozenset({"opened", "returned"})
@@ -174,35 +193,32 @@ AWAITING_DISPATCH = frozenset({TicketState.OPENED, TicketState.RETURNED})
 REASSIGNABLE = frozenset({TicketState.DISPATCHED, TicketState.ACCEPTED})
 
 
-def record_dispatch_decision(repo: TicketRepository, cmd: c.RecordDispatchDecision,
-                             now: dt.datetime) -> list[DomainEvent]:
+def record_dispatch_decision(uow: UnitOfWork, cmd: c.RecordDispatchDecision,
+                             ctx: Context) -> Optional[dict]:
     """Record the grid service's decision as TicketDispatched, or nothing if it is moot.
 
-    Moot: an unknown ticket; a decision for an older opening or return than the latest
-    (``ticket_version`` below ``dispatch_requested_version``); a first dispatch for a ticket
-    no longer waiting for one (already dispatched by hand, escalated, cancelled...); a
+    Moot: an unknown ticket (None); a decision for an older opening or return than the
+    latest (``ticket_version`` below ``dispatch_requested_version``); a first dispatch for a
+    ticket no longer waiting for one (already dispatched by hand, escalated, cancelled...); a
     reassignment of a ticket that is not dispatched/accepted or already with that assignee.
     """
-    try:
-        ticket = repo.get(cmd.ticket_id)
-    except TicketNotFound:
-        return []
+    ticket = uow.load(Ticket, Ticket.stream_id(cmd.ticket_id))
+    if ticket is None:
+        return None
     if cmd.ticket_version < ticket.dispatch_requested_version:
-        return []
+        return outcome(ticket, [])
     if cmd.trigger in FIRST_DISPATCH_TRIGGERS:
         if ticket.state not in AWAITING_DISPATCH:
-            return []
+            return outcome(ticket, [])
     elif (ticket.state not in REASSIGNABLE
           or (ticket.assignee_kind, ticket.assignee_id) == (cmd.assignee_kind, cmd.assignee_id)):
-        return []
-    ticket.dispatch(at=now, actor_id=cmd.actor_id, assignee_kind=cmd.assignee_kind,
+        return outcome(ticket, [])
+    ticket.dispatch(at=ctx.clock(), actor_id=cmd.actor_id, assignee_kind=cmd.assignee_kind,
                     assignee_id=cmd.assignee_id, grid_code=cmd.grid_code, reason=cmd.reason)
-    return _save(repo, ticket)
+    return _save(uow, ticket)
 
 
-# Command class -> handler. open_ticket also needs catalogue, calendar and node_id;
-# reopen needs the calendar.
-HANDLERS: dict[type, Callable[..., list[DomainEvent]]] = {
+COMMANDS: dict[type, Callable[[UnitOfWork, object, Context], Optional[dict]]] = {
     c.OpenTicket: open_ticket, c.DispatchTicket: dispatch, c.AcceptTicket: accept,
     c.ReturnTicket: return_ticket, c.ResolveTicket: resolve,
     c.RecordCallback: record_callback, c.CloseTicket: close, c.ReopenTicket: reopen,
@@ -211,13 +227,45 @@ HANDLERS: dict[type, Callable[..., list[DomainEvent]]] = {
     c.SuperviseTicket: supervise, c.EscalateTicket: escalate, c.MergeTicket: merge,
     c.CancelTicket: cancel, c.RecordDispatchDecision: record_dispatch_decision,
 }
-_NEEDS_POLICY = {c.OpenTicket: ("catalogue", "calendar", "node_id"),
-                 c.ReopenTicket: ("calendar",)}
 
 
-def handle(repo: TicketRepository, cmd, now: dt.datetime, *, catalogue: Catalogue,
-           calendar: Calendar, node_id: str) -> list[DomainEvent]:
-    """Route any command to its handler, passing the policy only to those that need it."""
-    given = {"catalogue": catalogue, "calendar": calendar, "node_id": node_id}
-    extra = {name: given[name] for name in _NEEDS_POLICY.get(type(cmd), ())}
-    return HANDLERS[type(cmd)](repo, cmd, now, **extra)
+# -- reactions to the grid service's events ----------------------------------------------------
+
+def on_dispatch_decided(uow: UnitOfWork, event: Envelope, ctx: Context) -> None:
+    """Record the grid's decision as TicketDispatched (nothing if stale or moot)."""
+    p = event.payload
+    cmd = c.RecordDispatchDecision(**load_input(COMMAND_SCHEMAS[c.RecordDispatchDecision], {
+        "ticket_id": p.get("ticket_id"), "ticket_version": p.get("ticket_version"),
+        "assignee_kind": p.get("assignee_kind"), "assignee_id": p.get("assignee_id"),
+        "grid_code": p.get("grid_code"), "trigger": p.get("trigger", "opened"),
+        "reason": decision_reason(p), "actor_id": ctx.grid}))
+    record_dispatch_decision(uow, cmd, ctx)
+
+
+def on_problem_reported(uow: UnitOfWork, event: Envelope, ctx: Context) -> None:
+    """Open a ticket (channel ``patrol``) for a problem a grid worker found on patrol."""
+    p = event.payload
+    category = ctx.catalogue[p["category_code"]]  # UnknownCategory: retried, then dead-lettered
+    cmd = c.OpenTicket(
+        ticket_id=f"patrol-{p['problem_id']}", actor_id=p["worker_id"], channel="patrol",
+        category_code=category.code, title=f"{category.name} (found on patrol)",
+        description=p["description"], street=p.get("street_code") or "unknown",
+        community=p.get("community_code") or "unknown", lat=p["lat"], lng=p["lng"],
+        grid_code=p.get("grid_code"))
+    try:
+        _open(uow, cmd, ctx, at=dt.datetime.fromisoformat(p["at"]), node_id=event.node_id)
+    except TicketAlreadyExists:
+        pass  # opened from an earlier delivery
+
+
+def decision_reason(p: dict) -> str:
+    """The grid's step, reason and rule version, as TicketDispatched records them."""
+    parts = [p.get("step"), p.get("reason")]
+    text = ": ".join(str(x) for x in parts if x)
+    if p.get("rule_version") is not None:
+        text += f" (rule v{p['rule_version']})"
+    return text[:1000] or "decided by the grid service"
+
+
+REACTIONS = {"grid": {"DispatchDecided": on_dispatch_decided,
+                      "ProblemReported": on_problem_reported}}

@@ -3,8 +3,8 @@
 ``TicketListProjection`` keeps one row per ticket (``tables.tickets``): lists with filters,
 queues per worker, department and grid, the overdue timer's due list and the rates all read
 it. A page of events is folded in memory (one select of the page's tickets, then one write per
-changed ticket), in the same transaction that moves the checkpoint.
-``PROJECTIONS`` is the production list (tables prefixed ``tickets_``) for ``onegrid replay``.
+changed ticket), in the same transaction that moves the checkpoint. ``projections(ctx)``
+lists the service's read models (``Store(projections=projections)``, ``onegrid replay``).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from onegrid.envelope import Envelope
 from onegrid.projections import Projection
 
 from .domain import UNRESOLVED_STATES, TicketState
-from .tables import TicketTables, make_tables, stamp
+from .tables import TicketTables, stamp
 
 S = TicketState
 _UNRESOLVED = frozenset(s.value for s in UNRESOLVED_STATES)
@@ -179,8 +179,6 @@ class TicketListProjection(Projection):
                                 for r in changed])
 
 
-def make_projections(prefix: str = "tickets_") -> list[Projection]:
-    return [TicketListProjection(make_tables(prefix))]
-
-
-PROJECTIONS = make_projections()
+def projections(ctx) -> list[Projection]:
+    """The read models of the service whose context is ``ctx`` (its tables' prefix)."""
+    return [TicketListProjection(ctx.tables)]

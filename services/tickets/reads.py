@@ -1,6 +1,8 @@
 """Reads of the tickets service: one ticket with its history, lists, queues, rates, due deadlines.
 
-Queries over the read model (``tables.tickets``), run by ``Store.read`` off the event loop.
+Each read is ``fn(q, ctx, ...)``: ``q`` is what ``self.store.query`` hands it (one consistent
+snapshot: ``q.read_stream``, ``q.connection``), ``ctx`` the service's ``Context``. The
+queries run over the read model ``ctx.tables.tickets``; nothing here writes.
 """
 from __future__ import annotations
 
@@ -8,34 +10,33 @@ import base64
 import datetime as dt
 import json
 
-import marshmallow
 import sqlalchemy as sa
 
-from .domain import UNRESOLVED_STATES, InvalidInput, Ticket
-from .rates import Scope, TicketSummary, compute_rates
+from onegrid.errors import InvalidInput
+from onegrid.inputs import load_input
+
+from .domain import UNRESOLVED_STATES, Ticket, TicketNotFound
+from .domain.rates import Scope, TicketSummary, compute_rates
 from .schemas import ListTicketsSchema, RatesQuerySchema
-from .tables import TicketTables, stamp, unstamp
+from .tables import stamp, unstamp
 
 _UNRESOLVED = sorted(s.value for s in UNRESOLVED_STATES)
 _TIMES = ("opened_at", "deadline", "accepted_at", "resolved_at", "closed_at")
 QUEUE_KEYS = ("worker", "department", "grid", "street", "district")
 
 
-def _load(schema, data: dict) -> dict:
-    try:
-        return schema().load(data)
-    except marshmallow.ValidationError as error:
-        raise InvalidInput(error.messages) from None
-
-
 # -- one ticket --------------------------------------------------------------------------------
 
-def ticket_with_history(registry, ticket_id: str, envelopes) -> dict:
+def ticket_with_history(q, ctx, ticket_id: str) -> dict:
     """The ticket as it stands and every event of it: who did what, when (private fields kept)."""
-    ticket = Ticket.rehydrate(ticket_id, (registry.to_domain(e) for e in envelopes))
+    stream = Ticket.stream_id(ticket_id)
+    envelopes = q.read_stream(stream)
+    if not envelopes:
+        raise TicketNotFound(ticket_id)
+    ticket = Ticket.rehydrate(stream, (q.registry.to_domain(e) for e in envelopes))
     opened = ticket.opened
     return {
-        "ticket_id": ticket.id, "state": ticket.state.value, "version": ticket.version,
+        "ticket_id": ticket.ticket_id, "state": ticket.state.value, "version": ticket.version,
         "allowed": list(ticket.allowed), "level": ticket.level,
         "assignee_kind": ticket.assignee_kind, "assignee_id": ticket.assignee_id,
         "grid_code": ticket.grid_code,
@@ -57,7 +58,8 @@ def ticket_with_history(registry, ticket_id: str, envelopes) -> dict:
 # -- lists -------------------------------------------------------------------------------------
 
 def load_list_query(data: dict) -> dict:
-    query = _load(ListTicketsSchema, data)
+    """The filters and page of ``list_tickets``; InvalidInput names every bad one."""
+    query = load_input(ListTicketsSchema, data)
     if query["cursor"] is not None:
         try:
             opened_at, ticket_id = json.loads(base64.urlsafe_b64decode(query["cursor"]))
@@ -83,34 +85,35 @@ def row_out(row) -> dict:
     return out
 
 
-def list_tickets(conn, tables: TicketTables, q: dict) -> dict:
-    t = tables.tickets
+def list_tickets(q, ctx, filters: dict) -> dict:
+    """Tickets by filters, oldest opening first, a page at a time (``next_cursor``)."""
+    query, t = load_list_query(filters), ctx.tables.tickets
     stmt = sa.select(t)
     equal = {"category": t.c.category_code, "street": t.c.street, "community": t.c.community,
              "grid": t.c.grid_code}
     for key, column in equal.items():
-        if q[key] is not None:
-            stmt = stmt.where(column == q[key])
-    if q["state"]:
-        stmt = stmt.where(t.c.state.in_(q["state"]))
-    if q["channel"]:
-        stmt = stmt.where(t.c.channel.in_(q["channel"]))
-    if q["worker"] is not None:
-        stmt = stmt.where(t.c.assignee_kind == "worker", t.c.assignee_id == q["worker"])
-    if q["department"] is not None:
-        stmt = stmt.where(t.c.assignee_kind == "department", t.c.assignee_id == q["department"])
-    if q["overdue"] is not None:
-        stmt = stmt.where(t.c.overdue.is_(bool(q["overdue"])))
-    if q["opened_from"] is not None:
-        stmt = stmt.where(t.c.opened_at >= stamp(q["opened_from"]))
-    if q["opened_to"] is not None:
-        stmt = stmt.where(t.c.opened_at < stamp(q["opened_to"]))
-    if q["cursor"] is not None:
-        opened_at, ticket_id = q["cursor"]
+        if query[key] is not None:
+            stmt = stmt.where(column == query[key])
+    if query["state"]:
+        stmt = stmt.where(t.c.state.in_(query["state"]))
+    if query["channel"]:
+        stmt = stmt.where(t.c.channel.in_(query["channel"]))
+    if query["worker"] is not None:
+        stmt = stmt.where(t.c.assignee_kind == "worker", t.c.assignee_id == query["worker"])
+    if query["department"] is not None:
+        stmt = stmt.where(t.c.assignee_kind == "department", t.c.assignee_id == query["department"])
+    if query["overdue"] is not None:
+        stmt = stmt.where(t.c.overdue.is_(bool(query["overdue"])))
+    if query["opened_from"] is not None:
+        stmt = stmt.where(t.c.opened_at >= stamp(query["opened_from"]))
+    if query["opened_to"] is not None:
+        stmt = stmt.where(t.c.opened_at < stamp(query["opened_to"]))
+    if query["cursor"] is not None:
+        opened_at, ticket_id = query["cursor"]
         stmt = stmt.where(sa.or_(t.c.opened_at > opened_at,
                                  sa.and_(t.c.opened_at == opened_at, t.c.ticket_id > ticket_id)))
-    limit = q["limit"]
-    rows = conn.execute(stmt.order_by(t.c.opened_at, t.c.ticket_id).limit(limit + 1)
+    limit = query["limit"]
+    rows = q.connection.execute(stmt.order_by(t.c.opened_at, t.c.ticket_id).limit(limit + 1)
                         ).mappings().all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -118,9 +121,11 @@ def list_tickets(conn, tables: TicketTables, q: dict) -> dict:
             "next_cursor": _cursor(rows[-1]) if more else None}
 
 
-def queues(conn, tables: TicketTables, by: str) -> list[dict]:
+def queues(q, ctx, by: str) -> list[dict]:
     """Unresolved tickets (and how many are overdue) per worker, department, grid or street."""
-    t = tables.tickets
+    if by not in QUEUE_KEYS:
+        raise InvalidInput({"by": [f"Must be one of: {', '.join(QUEUE_KEYS)}."]})
+    t = ctx.tables.tickets
     if by == "grid":
         key, where = t.c.grid_code, [t.c.grid_code.is_not(None)]
     else:
@@ -129,14 +134,10 @@ def queues(conn, tables: TicketTables, by: str) -> list[dict]:
     stmt = (sa.select(key.label("key"), sa.func.count().label("open"), overdue.label("overdue"))
             .where(t.c.state.in_(_UNRESOLVED), *where).group_by(key).order_by(key))
     return [{by: r.key, "open": int(r.open), "overdue": int(r.overdue or 0)}
-            for r in conn.execute(stmt)]
+            for r in q.connection.execute(stmt)]
 
 
 # -- rates -------------------------------------------------------------------------------------
-
-def load_rates_query(data: dict) -> dict:
-    return _load(RatesQuerySchema, data)
-
 
 def summary(row) -> TicketSummary:
     return TicketSummary(
@@ -148,26 +149,28 @@ def summary(row) -> TicketSummary:
         rating=row["rating"], closed_at=unstamp(row["closed_at"]))
 
 
-def rates(conn, tables: TicketTables, q: dict, now: dt.datetime) -> dict:
+def rates(q, ctx, scope_and_period: dict) -> dict:
     """The rates of one scope and period (definitions: docs/ticket-rates.md)."""
-    t = tables.tickets
-    scope = Scope(q["level"], q.get("code"))
-    stmt = sa.select(t).where(t.c.opened_at >= stamp(q["period_start"]),
-                              t.c.opened_at < stamp(q["period_end"]))
+    query, t = load_input(RatesQuerySchema, scope_and_period), ctx.tables.tickets
+    now = query.pop("now", None) or ctx.clock()
+    scope = Scope(query["level"], query.get("code"))
+    stmt = sa.select(t).where(t.c.opened_at >= stamp(query["period_start"]),
+                              t.c.opened_at < stamp(query["period_end"]))
     column = {"grid": t.c.grid_code, "community": t.c.community, "street": t.c.street}
     if scope.level in column:
         stmt = stmt.where(column[scope.level] == scope.code)
-    summaries = [summary(r) for r in conn.execute(stmt).mappings()]
-    return compute_rates(summaries, scope, q["period_start"], q["period_end"], now).to_dict()
+    summaries = [summary(r) for r in q.connection.execute(stmt).mappings()]
+    return compute_rates(summaries, scope, query["period_start"], query["period_end"],
+                         now).to_dict()
 
 
 # -- the overdue timer -------------------------------------------------------------------------
 
-def due_for_overdue(conn, tables: TicketTables, now: dt.datetime, limit: int = 5000) -> list[str]:
+def due_for_overdue(q, ctx, now: dt.datetime, limit: int = 5000) -> list[str]:
     """Tickets unresolved past their deadline and not yet marked overdue for it."""
-    t = tables.tickets
+    t = ctx.tables.tickets
     stmt = (sa.select(t.c.ticket_id)
             .where(t.c.state.in_(_UNRESOLVED), t.c.overdue.is_(False),
                    t.c.deadline < stamp(now))
             .order_by(t.c.deadline, t.c.ticket_id).limit(limit))
-    return list(conn.execute(stmt).scalars())
+    return list(q.connection.execute(stmt).scalars())

@@ -1,11 +1,13 @@
-"""marshmallow schemas at the tickets service's boundary: command input and event payloads.
+"""marshmallow schemas at the tickets service's boundary: command input, event payloads, queries.
 
 - ``COMMAND_SCHEMAS``: command class -> schema. ``load`` validates raw input (errors name each
   bad field) and returns the command's kwargs; ``load_command`` builds the command.
 - ``EVENT_SCHEMAS``: event class -> payload schema. ``dump`` gives a JSON-safe dict
   (datetimes ISO-8601 with offset); ``load`` returns the event dataclass's kwargs (tuples
   restored). ``dump_event(event, public=True)`` leaves out the private fields.
+- ``REGISTRY``: the event types the service records, with their payload schemas.
 Every event type is at schema version 1 (``SCHEMA_VERSION``); add upcasters when one changes.
+``onegrid docs events`` renders docs/events.md from ``EVENT_SCHEMAS``.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ import re
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from onegrid.domain import DomainEvent
+from onegrid.registry import EventRegistry
 
-from . import commands as c
+from .domain import commands as c
 from .domain import (EVENTS_BY_NAME, PRIVATE_FIELDS, AssigneeKind, CallbackRecorded, Channel,
                      DeadlineClass, ExtensionDenied, ExtensionGranted, ExtensionRequested,
                      Level, Rating, TicketAccepted, TicketCancelled, TicketClosed,
@@ -165,7 +168,12 @@ class DenyExtensionSchema(_Command):
 
 
 class MarkOverdueSchema(_Base):
-    ticket_id = _id()
+    ticket_ids = fields.List(_id(), required=True)
+
+    @post_load
+    def _tuple(self, data: dict, **kwargs) -> dict:
+        data["ticket_ids"] = tuple(data["ticket_ids"])
+        return data
 
 
 class SuperviseTicketSchema(_Command):
@@ -349,6 +357,10 @@ EVENT_SCHEMAS: dict[type[DomainEvent], type[Schema]] = {
 }
 
 
+REGISTRY = EventRegistry("tickets")
+REGISTRY.register_all(EVENT_SCHEMAS)
+
+
 def dump_event(event: DomainEvent, *, public: bool = False) -> dict:
     """Serialise an event's payload to a JSON-safe dict; ``public`` drops the private fields."""
     payload = EVENT_SCHEMAS[type(event)]().dump(event)
@@ -362,35 +374,6 @@ def load_event(event_type: str, payload: dict) -> DomainEvent:
     """Validate a stored or received payload and rebuild its event dataclass."""
     event_class = EVENTS_BY_NAME[event_type]
     return event_class(**EVENT_SCHEMAS[event_class]().load(payload))
-
-
-_TYPE_NAMES = {"String": "string", "AwareDateTime": "ISO-8601 datetime with offset",
-               "Float": "number", "Boolean": "boolean", "List": "list of strings"}
-
-
-def events_markdown() -> str:
-    """Render every event type with its payload fields as markdown (for docs/events.md)."""
-    lines = ["# Events of the tickets service", "",
-             f"Published on `tickets.events`; every payload is at schema version "
-             f"{SCHEMA_VERSION}. Private fields never leave the node.", ""]
-    for event_class, schema_class in EVENT_SCHEMAS.items():
-        name = event_class.__name__
-        private = PRIVATE_FIELDS.get(name, frozenset())
-        doc = (event_class.__doc__ or "").strip().splitlines()[0]
-        lines += [f"## {name}", ""]
-        if doc and not doc.startswith(name + "("):
-            lines += [doc, ""]
-        lines += ["| field | type | required | notes |", "|---|---|---|---|"]
-        for field_name, field in schema_class().fields.items():
-            kind = _TYPE_NAMES.get(type(field).__name__, type(field).__name__)
-            notes = [" \\| ".join(f"`{choice}`" for choice in validator.choices)
-                     for validator in field.validators if hasattr(validator, "choices")]
-            if field_name in private:
-                notes.append("**private**")
-            lines.append(f"| `{field_name}` | {kind} | {'yes' if field.required else 'no'} | "
-                         f"{'; '.join(notes)} |")
-        lines.append("")
-    return "\n".join(lines)
 
 
 # -- queries -----------------------------------------------------------------------------------

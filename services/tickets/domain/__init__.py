@@ -1,11 +1,12 @@
-"""The tickets domain: the Ticket aggregate, its events, errors, lifecycle and deadlines.
+"""The tickets domain: the Ticket aggregate, its events, commands, errors, lifecycle,
+deadlines and rates.
 
-Pure: imports only the standard library and ``onegrid.domain``.
+Pure: imports only the standard library, ``onegrid.domain`` and ``onegrid.errors``.
+Commands live in ``domain.commands`` and the rates in ``domain.rates`` (import them from there).
 """
-from .deadlines import (SHANGHAI, WORKING_DAYS, Calendar, Catalogue, Category, deadline_for,
+from .deadlines import (WORKING_DAYS, Calendar, Catalogue, Category, deadline_for,
                         end_of_day, local_date)
-from .errors import (AlreadyOverdue, DeadlineNotPassed, DeadlinePassed, InvalidInput,
-                     InvalidTicketCommand,
+from .errors import (AlreadyOverdue, DeadlineNotPassed, DeadlinePassed, InvalidTicketCommand,
                      InvalidTransition, NotReopenable, TicketAlreadyExists, TicketError,
                      TicketNotFound, UnknownCategory)
 from .events import (EVENT_TYPES, EVENTS_BY_NAME, PRIVATE_FIELDS, AssigneeKind,

@@ -10,14 +10,10 @@ import dataclasses
 import datetime as dt
 from typing import Iterable, Mapping
 
+from onegrid.domain import LOCAL_TZ
+
 from .errors import InvalidTicketCommand, UnknownCategory
 from .events import DeadlineClass
-
-try:
-    from zoneinfo import ZoneInfo
-    SHANGHAI: dt.tzinfo = ZoneInfo("Asia/Shanghai")
-except Exception:  # pragma: no cover - no tz database: China has kept UTC+8 since 1991
-    SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 END_OF_DAY = dt.time(23, 59, 59)
 
@@ -97,12 +93,12 @@ class Calendar:
 def local_date(moment: dt.datetime) -> dt.date:
     """Return the Asia/Shanghai calendar date of an aware datetime."""
     require_aware("at", moment)
-    return moment.astimezone(SHANGHAI).date()
+    return moment.astimezone(LOCAL_TZ).date()
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
     """Return 23:59:59 Asia/Shanghai on ``day``."""
-    return dt.datetime.combine(day, END_OF_DAY, tzinfo=SHANGHAI)
+    return dt.datetime.combine(day, END_OF_DAY, tzinfo=LOCAL_TZ)
 
 
 def deadline_for(category: Category | DeadlineClass | str, opened_at: dt.datetime,

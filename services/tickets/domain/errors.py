@@ -1,9 +1,13 @@
-"""The tickets service's typed errors: one small hierarchy, mapped to HTTP in one table."""
+"""The tickets service's typed errors: one small hierarchy over the kernel's bases.
+
+Each error derives from ``TicketError`` and from the kernel base that says what kind of
+refusal it is (``NotFound``, ``Conflict``, ``InvalidInput``), which the gateway maps to HTTP.
+"""
 from __future__ import annotations
 
 from typing import Iterable
 
-from onegrid.domain import DomainError
+from onegrid.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
 class TicketError(DomainError):
@@ -12,7 +16,7 @@ class TicketError(DomainError):
     code = "ticket_error"
 
 
-class InvalidTransition(TicketError):
+class InvalidTransition(TicketError, Conflict):
     """A command that the ticket's current state does not allow; nothing was recorded."""
 
     code = "invalid_transition"
@@ -34,7 +38,7 @@ class InvalidTransition(TicketError):
                 "allowed": list(self.allowed)}
 
 
-class TicketNotFound(TicketError):
+class TicketNotFound(TicketError, NotFound):
     code = "ticket_not_found"
 
     def __init__(self, ticket_id: str):
@@ -42,70 +46,52 @@ class TicketNotFound(TicketError):
         super().__init__(f"no ticket {ticket_id!r}; check the id or open the ticket first")
 
 
-class TicketAlreadyExists(TicketError):
+class TicketAlreadyExists(TicketError, Conflict):
     code = "ticket_already_exists"
 
     def __init__(self, ticket_id: str):
         self.ticket_id = ticket_id
-        super().__init__(f"ticket {ticket_id!r} already exists; open it under a new id")
+        super().__init__(f"ticket {ticket_id!r} is already open under that id: read it, or "
+                         "retry with the same command id to get the first reply")
 
 
-class InvalidTicketCommand(TicketError):
+class InvalidTicketCommand(TicketError, InvalidInput):
     """A command whose arguments break a rule of the domain (not of the state machine)."""
 
     code = "invalid_command"
 
+    def __init__(self, message: str):
+        super().__init__({"_schema": [message]})
 
-class UnknownCategory(TicketError):
+
+class UnknownCategory(TicketError, InvalidInput):
     code = "unknown_category"
 
     def __init__(self, category_code: str):
         self.category_code = category_code
-        super().__init__(f"no category {category_code!r} in the catalogue; use a listed code")
+        super().__init__({"category_code": [
+            f"no category {category_code!r} in the catalogue; use a listed code"]})
 
 
-class DeadlinePassed(TicketError):
+class DeadlinePassed(TicketError, Conflict):
     """An extension asked for after the deadline it would move (延期 must come before)."""
 
     code = "deadline_passed"
 
 
-class DeadlineNotPassed(TicketError):
+class DeadlineNotPassed(TicketError, Conflict):
     """An overdue mark asked for before the deadline has passed."""
 
     code = "deadline_not_passed"
 
 
-class AlreadyOverdue(TicketError):
+class AlreadyOverdue(TicketError, Conflict):
     """A second TicketOverdue for the same deadline."""
 
     code = "already_overdue"
 
 
-class NotReopenable(TicketError):
+class NotReopenable(TicketError, Conflict):
     """A reopen after a callback that was not unsatisfied."""
 
     code = "not_reopenable"
-
-
-class InvalidInput(TicketError):
-    """Input that failed the boundary's schema; ``errors`` maps each bad field to its reasons.
-
-    Nothing was stored. The message names every bad field, so it survives nameko's
-    ``RemoteError(exc_type, message)`` intact.
-    """
-
-    code = "invalid_input"
-
-    def __init__(self, errors: dict):
-        self.errors = errors
-        parts = []
-        for field in sorted(errors, key=str):
-            reasons = errors[field]
-            if isinstance(reasons, (list, tuple)):
-                reasons = " ".join(str(r) for r in reasons)
-            parts.append(f"{field}: {reasons}")
-        super().__init__("invalid input — " + "; ".join(parts))
-
-    def to_dict(self) -> dict:
-        return {**super().to_dict(), "fields": self.errors}

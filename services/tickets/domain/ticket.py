@@ -22,6 +22,7 @@ from .events import (AssigneeKind, CallbackRecorded, Channel, DeadlineClass,
                      TicketReopened, TicketResolved, TicketReturned, TicketSupervised)
 from .lifecycle import TRANSITIONS, UNRESOLVED_STATES, TicketState, allowed_commands
 
+STREAM = "ticket/"
 _LEVEL_RANK = {Level.COMMUNITY: 0, Level.STREET: 1, Level.DISTRICT: 2}
 
 
@@ -69,9 +70,19 @@ class Ticket(Aggregate):
 
     # -- reading ---------------------------------------------------------------------------
 
+    @staticmethod
+    def stream_id(ticket_id: str) -> str:
+        """``ticket/<ticket id>``: the stream of one ticket."""
+        return f"{STREAM}{ticket_id}"
+
+    @classmethod
+    def of(cls, ticket_id: str) -> "Ticket":
+        """A new ticket, not yet opened, on its own stream."""
+        return cls(cls.stream_id(ticket_id))
+
     @property
     def ticket_id(self) -> str:
-        return self.id
+        return self.id.removeprefix(STREAM)
 
     @property
     def allowed(self) -> tuple[str, ...]:
@@ -102,7 +113,7 @@ class Ticket(Aggregate):
         if lat is None and not address and not grid_code:
             raise InvalidTicketCommand("give a location: lat/lng, an address or a grid code")
         self._record(TicketOpened(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             node_id=_text("node_id", node_id), channel=_member(Channel, "channel", channel),
             category_code=_text("category_code", category_code),
             department=_text("department", department),
@@ -123,7 +134,7 @@ class Ticket(Aggregate):
         """Dispatch (or reassign) the ticket to a grid worker or a department."""
         self._check("dispatch", at)
         self._record(TicketDispatched(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             assignee_kind=_member(AssigneeKind, "assignee_kind", assignee_kind),
             assignee_id=_text("assignee_id", assignee_id),
             grid_code=_text("grid_code", grid_code, required=False) or self.grid_code,
@@ -134,14 +145,14 @@ class Ticket(Aggregate):
         """Accept the ticket (签收) on behalf of its assignee."""
         self._check("accept", at)
         self._record(TicketAccepted(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             assignee_kind=self.assignee_kind, assignee_id=self.assignee_id))
 
     def return_ticket(self, *, at: dt.datetime, actor_id: str, reason: str) -> None:
         """Hand the ticket back (退单) with a reason, for another dispatch."""
         self._check("return_ticket", at)
         self._record(TicketReturned(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             assignee_kind=self.assignee_kind, assignee_id=self.assignee_id,
             reason=_text("reason", reason)))
 
@@ -149,7 +160,7 @@ class Ticket(Aggregate):
         """Record the ticket as resolved, on time or not against the current deadline."""
         self._check("resolve", at)
         self._record(TicketResolved(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             resolution=_text("resolution", resolution), deadline=self.deadline,
             on_time=at <= self.deadline))
 
@@ -158,7 +169,7 @@ class Ticket(Aggregate):
         """Record the resident's rating at the callback (回访)."""
         self._check("record_callback", at)
         self._record(CallbackRecorded(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             rating=_member(Rating, "rating", rating),
             comment=_text("comment", comment, required=False)))
 
@@ -166,7 +177,7 @@ class Ticket(Aggregate):
         """Close the ticket after its callback."""
         self._check("close", at)
         self._record(TicketClosed(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             rating=self.rating, on_time=self.on_time))
 
     def reopen(self, *, at: dt.datetime, actor_id: str, reason: str,
@@ -176,10 +187,10 @@ class Ticket(Aggregate):
         require_aware("deadline", deadline)
         if self.rating != Rating.UNSATISFIED:
             raise NotReopenable(
-                f"ticket {self.id!r} was rated {self.rating}; only an unsatisfied callback "
+                f"ticket {self.ticket_id!r} was rated {self.rating}; only an unsatisfied callback "
                 "can reopen it — close it instead")
         self._record(TicketReopened(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             reason=_text("reason", reason), assignee_kind=self.assignee_kind,
             assignee_id=self.assignee_id, deadline=deadline))
 
@@ -190,14 +201,14 @@ class Ticket(Aggregate):
         require_aware("requested_deadline", requested_deadline)
         if at > self.deadline:
             raise DeadlinePassed(
-                f"ticket {self.id!r} was due {self.deadline.isoformat()}; an extension must be "
+                f"ticket {self.ticket_id!r} was due {self.deadline.isoformat()}; an extension must be "
                 "asked before the deadline — ask a supervisor to supervise with a new deadline")
         if requested_deadline <= self.deadline:
             raise InvalidTicketCommand(
                 f"requested_deadline must be after the current deadline "
                 f"{self.deadline.isoformat()}")
         self._record(ExtensionRequested(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             reason=_text("reason", reason), current_deadline=self.deadline,
             requested_deadline=requested_deadline))
 
@@ -211,14 +222,14 @@ class Ticket(Aggregate):
             raise InvalidTicketCommand(
                 f"new_deadline must be after the current deadline {self.deadline.isoformat()}")
         self._record(ExtensionGranted(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             previous_deadline=self.deadline, new_deadline=new_deadline))
 
     def deny_extension(self, *, at: dt.datetime, actor_id: str, reason: str) -> None:
         """Deny the pending extension: the deadline stays."""
         self._check("deny_extension", at)
         self._record(ExtensionDenied(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             reason=_text("reason", reason)))
 
     def record_overdue(self, *, at: dt.datetime) -> None:
@@ -226,13 +237,13 @@ class Ticket(Aggregate):
         self._check("record_overdue", at)
         if at <= self.deadline:
             raise DeadlineNotPassed(
-                f"ticket {self.id!r} is due {self.deadline.isoformat()}, not yet passed")
+                f"ticket {self.ticket_id!r} is due {self.deadline.isoformat()}, not yet passed")
         if self.deadline in self.overdue_deadlines:
             raise AlreadyOverdue(
-                f"ticket {self.id!r} is already recorded overdue for deadline "
+                f"ticket {self.ticket_id!r} is already recorded overdue for deadline "
                 f"{self.deadline.isoformat()}")
         self._record(TicketOverdue(
-            ticket_id=self.id, at=at, deadline=self.deadline,
+            ticket_id=self.ticket_id, at=at, deadline=self.deadline,
             assignee_kind=self.assignee_kind, assignee_id=self.assignee_id))
 
     def supervise(self, *, at: dt.datetime, actor_id: str, note: str,
@@ -241,7 +252,7 @@ class Ticket(Aggregate):
         self._check("supervise", at)
         require_aware("new_deadline", new_deadline)
         self._record(TicketSupervised(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             note=_text("note", note), previous_deadline=self.deadline,
             new_deadline=new_deadline))
 
@@ -251,32 +262,32 @@ class Ticket(Aggregate):
         level = _member(Level, "level", level)
         if _LEVEL_RANK[Level(level)] <= _LEVEL_RANK[Level(self.level)]:
             raise InvalidTicketCommand(
-                f"ticket {self.id!r} is already handled at {self.level} level; "
+                f"ticket {self.ticket_id!r} is already handled at {self.level} level; "
                 "escalate only to a higher level (street, then district)")
         self._record(TicketEscalated(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id), level=level,
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id), level=level,
             reason=_text("reason", reason)))
 
     def merge(self, *, at: dt.datetime, actor_id: str, into_ticket_id: str) -> None:
         """Merge this ticket into another as a duplicate; this one is finished."""
         self._check("merge", at)
         into_ticket_id = _text("into_ticket_id", into_ticket_id)
-        if into_ticket_id == self.id:
+        if into_ticket_id == self.ticket_id:
             raise InvalidTicketCommand("a ticket cannot be merged into itself")
         self._record(TicketMerged(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             into_ticket_id=into_ticket_id))
 
     def cancel(self, *, at: dt.datetime, actor_id: str, reason: Optional[str] = None) -> None:
         """Cancel the ticket at the reporter's request, before it is dispatched."""
         self._check("cancel", at)
         self._record(TicketCancelled(
-            ticket_id=self.id, at=at, actor_id=_text("actor_id", actor_id),
+            ticket_id=self.ticket_id, at=at, actor_id=_text("actor_id", actor_id),
             reason=_text("reason", reason, required=False)))
 
     def _check(self, command: str, at: dt.datetime) -> None:
         if command not in TRANSITIONS[self.state]:
-            raise InvalidTransition(self.id, self.state, command, self.allowed)
+            raise InvalidTransition(self.ticket_id, self.state, command, self.allowed)
         require_aware("at", at)
 
     # -- applying events -------------------------------------------------------------------

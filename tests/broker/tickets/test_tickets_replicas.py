@@ -5,17 +5,28 @@ import datetime as dt
 import eventlet
 import pytest
 from nameko.exceptions import RemoteError
+from nameko.timer import timer
 
-from onegrid.testing import rpc_client, running, wait_until
-from services.tickets.testing import Clock, make_tickets, open_fields, open_store, tickets_config
+from onegrid.testing import Clock, renamed, rpc_client, running, service_config, wait_until
+from services.tickets.domain import Ticket
+from services.tickets.service import TicketsService
+from services.tickets.testing import open_fields
 
 pytestmark = pytest.mark.broker
 
 DB = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def _config(amqp_uri, tmp_path, unique, db, request):
-    config = tickets_config(amqp_uri, tmp_path, unique)
+class QuickOverdue(TicketsService):
+    """The service with its overdue timer every 50 ms."""
+
+    @timer(interval=0.05)
+    def check_overdue(self):
+        return super().check_overdue()
+
+
+def _config(amqp_uri, tmp_path, unique, db, request, clock=None):
+    config = service_config(amqp_uri, tmp_path, f"tickets{unique}", unique=unique, clock=clock)
     if db == "postgres":
         config[f"TICKETS{unique}_DATABASE_URL".upper()] = request.getfixturevalue("database_url")
     return config
@@ -37,7 +48,7 @@ def _call_all(proxy_method, calls):
 def test_two_replicas_take_racing_commands_for_one_ticket_without_losing_any(
         amqp_uri, tmp_path, unique, db, request):
     config = _config(amqp_uri, tmp_path, unique, db, request)
-    Tickets = make_tickets(unique, overdue_check_seconds=3600)
+    Tickets = renamed(TicketsService, f"tickets{unique}")
     with running(Tickets, Tickets, config=config), rpc_client(config) as proxy:
         tickets = getattr(proxy, Tickets.name)
         tickets.open(**open_fields("t-1"))
@@ -46,7 +57,7 @@ def test_two_replicas_take_racing_commands_for_one_ticket_without_losing_any(
                       new_deadline=(base + dt.timedelta(hours=i)).isoformat())
                  for i in range(60)]
         results = _call_all(tickets.supervise, notes)
-        stream = tickets.read_stream("t-1")
+        stream = tickets.read_stream(Ticket.stream_id("t-1"))
 
         # every supervise that succeeded is in the stream exactly once; a refused one
         # is a clear conflict error and left nothing behind
@@ -85,7 +96,7 @@ def test_two_replicas_take_racing_commands_for_one_ticket_without_losing_any(
         for i in range(10):
             tid = f"r-{i}"
             assert len(winners[tid]) == 1
-            stream = tickets.read_stream(tid)
+            stream = tickets.read_stream(Ticket.stream_id(tid))
             assert [e["event_type"] for e in stream][3:] == winners[tid]
             assert [e["version"] for e in stream] == [1, 2, 3, 4]
 
@@ -93,7 +104,6 @@ def test_two_replicas_take_racing_commands_for_one_ticket_without_losing_any(
 @pytest.mark.parametrize("db", DB)
 def test_two_replicas_record_each_overdue_deadline_exactly_once(
         amqp_uri, tmp_path, unique, db, request):
-    config = _config(amqp_uri, tmp_path, unique, db, request)
     now = dt.datetime.now(dt.timezone.utc)
     clock = Clock(now - dt.timedelta(days=3))
     ticks = collections.Counter()
@@ -101,7 +111,8 @@ def test_two_replicas_record_each_overdue_deadline_exactly_once(
     def counted():
         ticks["calls"] += 1
         return clock()
-    Tickets = make_tickets(unique, overdue_check_seconds=0.05, clock=counted)
+    config = _config(amqp_uri, tmp_path, unique, db, request, clock=counted)
+    Tickets = renamed(QuickOverdue, f"tickets{unique}")
     with running(Tickets, Tickets, config=config), rpc_client(config) as proxy:
         tickets = getattr(proxy, Tickets.name)
         # emergencies opened three days ago: due by the end of that day
@@ -125,5 +136,5 @@ def test_two_replicas_record_each_overdue_deadline_exactly_once(
     overdue = [(e["stream_id"], e["payload"]["deadline"]) for e in log
                if e["event_type"] == "TicketOverdue"]
     assert len(overdue) == 31 and len(set(overdue)) == 31
-    assert collections.Counter(s for s, _ in overdue)["t-00"] == 2
-    assert "done" not in {s for s, _ in overdue}
+    assert collections.Counter(s for s, _ in overdue)[Ticket.stream_id("t-00")] == 2
+    assert Ticket.stream_id("done") not in {s for s, _ in overdue}

@@ -6,16 +6,36 @@ import kombu
 import pytest
 from nameko.exceptions import RemoteError
 
+from nameko.timer import timer
+
 from onegrid.amqp import declare_events_exchange, events_exchange
 from onegrid.projections import replay
-from onegrid.testing import rpc_client, running, wait_until
-from services.tickets.projections import make_projections
-from services.tickets.testing import (CST, Clock, caught_up, make_tickets, open_fields,
-                                      open_store, table_rows, tickets_config)
+from onegrid.runtime import Setup
+from onegrid.testing import CST, Clock, renamed, rpc_client, running, service_config, wait_until
+from services.tickets.context import build_context
+from services.tickets.domain import Ticket
+from services.tickets.projections import projections
+from services.tickets.service import TicketsService
+from services.tickets.testing import caught_up, open_fields, open_store, table_rows
 
 pytestmark = pytest.mark.broker
 
 SUPERVISOR = {"id": "sup-1", "role": "supervisor"}
+
+
+class QuickOverdue(TicketsService):
+    """The service with its overdue timer every 0.2 s."""
+
+    @timer(interval=0.2)
+    def check_overdue(self):
+        return super().check_overdue()
+
+
+def setup(amqp_uri, tmp_path, unique, service=TicketsService, clock=None):
+    """The service class under a random name, and its config."""
+    name = f"tickets{unique}"
+    return renamed(service, name), service_config(amqp_uri, tmp_path, name, unique=unique,
+                                                  clock=clock)
 
 
 def full_lifecycle(tickets, tid, worker="w-1"):
@@ -30,8 +50,7 @@ def full_lifecycle(tickets, tid, worker="w-1"):
 
 def test_a_ticket_lives_from_intake_to_close_and_its_history_says_who_did_what_when(
         amqp_uri, tmp_path, unique):
-    config = tickets_config(amqp_uri, tmp_path, unique)
-    Tickets = make_tickets(unique, overdue_check_seconds=3600)
+    Tickets, config = setup(amqp_uri, tmp_path, unique)
     with running(Tickets, config=config), rpc_client(config) as proxy:
         tickets = getattr(proxy, Tickets.name)
         closed = full_lifecycle(tickets, "t-1")
@@ -97,8 +116,7 @@ def test_a_ticket_lives_from_intake_to_close_and_its_history_says_who_did_what_w
 
 def test_an_illegal_move_names_the_state_and_the_allowed_moves_and_stores_nothing(
         amqp_uri, tmp_path, unique):
-    config = tickets_config(amqp_uri, tmp_path, unique)
-    Tickets = make_tickets(unique, overdue_check_seconds=3600)
+    Tickets, config = setup(amqp_uri, tmp_path, unique)
     with running(Tickets, config=config), rpc_client(config) as proxy:
         tickets = getattr(proxy, Tickets.name)
         tickets.open(**open_fields("t-1"))
@@ -109,12 +127,11 @@ def test_an_illegal_move_names_the_state_and_the_allowed_moves_and_stores_nothin
         with pytest.raises(RemoteError) as missing:
             tickets.accept(ticket_id="t-404", actor_id="w-1")
         assert missing.value.exc_type == "TicketNotFound"
-        assert len(tickets.read_stream("t-1")) == 1
+        assert len(tickets.read_stream(Ticket.stream_id("t-1"))) == 1
 
 
 def test_bad_input_names_each_bad_field_and_stores_nothing(amqp_uri, tmp_path, unique):
-    config = tickets_config(amqp_uri, tmp_path, unique)
-    Tickets = make_tickets(unique, overdue_check_seconds=3600)
+    Tickets, config = setup(amqp_uri, tmp_path, unique)
     with running(Tickets, config=config), rpc_client(config) as proxy:
         tickets = getattr(proxy, Tickets.name)
         with pytest.raises(RemoteError) as bad:
@@ -143,15 +160,14 @@ def test_bad_input_names_each_bad_field_and_stores_nothing(amqp_uri, tmp_path, u
                           period_end="2026-02-01T00:00:00+08:00")
         assert "code:" in bad.value.value and "period_end:" in bad.value.value
 
-        assert tickets.read_stream("t-1") == []
-        assert [e["event_type"] for e in tickets.read_stream("t-2")] == [
+        assert tickets.read_stream(Ticket.stream_id("t-1")) == []
+        assert [e["event_type"] for e in tickets.read_stream(Ticket.stream_id("t-2"))] == [
             "TicketOpened", "TicketDispatched", "TicketAccepted"]
         assert len(tickets.read_log()) == 3
 
 
 def test_the_reporter_phone_never_leaves_the_service(amqp_uri, tmp_path, unique):
-    config = tickets_config(amqp_uri, tmp_path, unique)
-    Tickets = make_tickets(unique, overdue_check_seconds=3600)
+    Tickets, config = setup(amqp_uri, tmp_path, unique)
     with kombu.Connection(amqp_uri) as conn:
         channel = conn.channel()
         declare_events_exchange(channel, Tickets.name)
@@ -170,7 +186,7 @@ def test_the_reporter_phone_never_leaves_the_service(amqp_uri, tmp_path, unique)
                         messages.append(message.body)
                     return len(messages) == 6
                 wait_until(all_published)
-                streamed = tickets.read_stream("t-1")
+                streamed = tickets.read_stream(Ticket.stream_id("t-1"))
                 logged = tickets.read_log()
                 own = tickets.get_ticket("t-1")
         finally:
@@ -186,9 +202,8 @@ def test_the_reporter_phone_never_leaves_the_service(amqp_uri, tmp_path, unique)
 
 def test_replaying_the_projections_from_the_log_gives_the_live_read_model(
         amqp_uri, tmp_path, unique):
-    config = tickets_config(amqp_uri, tmp_path, unique)
     clock = Clock()
-    Tickets = make_tickets(unique, overdue_check_seconds=0.2, clock=clock)
+    Tickets, config = setup(amqp_uri, tmp_path, unique, QuickOverdue, clock)
     store = open_store(Tickets, config)
     try:
         with running(Tickets, Tickets, config=config), rpc_client(config) as proxy:
@@ -218,7 +233,7 @@ def test_replaying_the_projections_from_the_log_gives_the_live_read_model(
             wait_until(lambda: caught_up(store, Tickets.name))
         live = table_rows(store, Tickets.name)
         assert len(live) == 13 and sum(row["overdue"] for row in live) == 10
-        for projection in make_projections(f"{Tickets.name}_"):
+        for projection in projections(build_context(Setup.of(Tickets.name, config))):
             replay(store, projection)
         assert table_rows(store, Tickets.name) == live
     finally:

@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from services.tickets.domain import (SHANGHAI, Calendar, DeadlineClass, UnknownCategory,
-                                     deadline_for)
+from onegrid.testing import CST
+from services.tickets.domain import Calendar, DeadlineClass, UnknownCategory, deadline_for
 from services.tickets.policy import load_calendar, load_catalogue
 
 CAL = load_calendar()
@@ -14,7 +14,7 @@ CATALOGUE = load_catalogue()
 
 
 def shanghai(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=SHANGHAI)
+    return dt.datetime(*args, tzinfo=CST)
 
 
 def due(day: str) -> dt.datetime:

@@ -1,21 +1,17 @@
-"""Command handlers against the in-memory repository: load, decide, save."""
+"""Command handlers on an in-memory SQLite store: load, decide, save."""
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
 
-from services.tickets import commands as c
+from onegrid.store import WrongExpectedVersion
 from services.tickets import handlers
 from services.tickets.domain import (InvalidTicketCommand, InvalidTransition, Ticket,
                                      TicketAlreadyExists, TicketNotFound, UnknownCategory)
-from services.tickets.policy import load_calendar, load_catalogue
+from services.tickets.domain import commands as c
 
-from .helpers import T0, ConcurrencyConflict, InMemoryTicketRepo, hours, random_id
-
-CATALOGUE = load_catalogue()
-CALENDAR = load_calendar()
-POLICY = dict(catalogue=CATALOGUE, calendar=CALENDAR, node_id="shazhou")
+from .helpers import T0, Tickets, hours, random_id
 
 
 def open_command(ticket_id, **overrides):
@@ -28,7 +24,9 @@ def open_command(ticket_id, **overrides):
 
 @pytest.fixture
 def repo():
-    return InMemoryTicketRepo()
+    tickets = Tickets()
+    yield tickets
+    tickets.close()
 
 
 def test_the_whole_life_of_a_ticket_through_the_handlers(repo):
@@ -43,16 +41,17 @@ def test_the_whole_life_of_a_ticket_through_the_handlers(repo):
         (c.CloseTicket(tid, "op-2"), T0 + hours(31)),
     ]
     for command, now in steps:
-        [event] = handlers.handle(repo, command, now, **POLICY)
-    ticket = repo.get(tid)
+        [event] = repo.run(handlers.COMMANDS[type(command)], command, now)["events"]
+    ticket = repo.ticket(tid)
     assert ticket.state == "closed" and ticket.version == 6
-    assert [type(e).__name__ for e in repo.streams[tid]] == [
+    assert repo.events(tid) == [
         "TicketOpened", "TicketDispatched", "TicketAccepted", "TicketResolved",
         "CallbackRecorded", "TicketClosed"]
 
 
 def test_opening_takes_the_department_class_and_deadline_from_the_catalogue(repo):
-    [opened] = handlers.open_ticket(repo, open_command("t-1"), T0, **POLICY)
+    repo.run(handlers.open_ticket, open_command("t-1"), T0)
+    opened = repo.ticket("t-1").opened
     assert (opened.department, opened.deadline_class) == ("judicial_administration",
                                                           "consultation")
     assert opened.deadline.isoformat() == "2026-03-05T23:59:59+08:00"
@@ -60,81 +59,86 @@ def test_opening_takes_the_department_class_and_deadline_from_the_catalogue(repo
 
 
 def test_opening_an_existing_ticket_is_refused(repo):
-    handlers.open_ticket(repo, open_command("t-1"), T0, **POLICY)
+    repo.run(handlers.open_ticket, open_command("t-1"), T0)
     with pytest.raises(TicketAlreadyExists):
-        handlers.open_ticket(repo, open_command("t-1"), T0, **POLICY)
+        repo.run(handlers.open_ticket, open_command("t-1"), T0)
 
 
 def test_opening_with_an_unknown_category_stores_nothing(repo):
     with pytest.raises(UnknownCategory):
-        handlers.open_ticket(repo, open_command("t-1", category_code="karaoke"), T0, **POLICY)
-    assert repo.streams == {}
+        repo.run(handlers.open_ticket, open_command("t-1", category_code="karaoke"), T0)
+    assert repo.log() == []
 
 
 def test_a_command_for_a_missing_ticket_is_ticket_not_found(repo):
     with pytest.raises(TicketNotFound, match="no ticket 'nope'"):
-        handlers.accept(repo, c.AcceptTicket("nope", "w"), T0)
+        repo.run(handlers.accept, c.AcceptTicket("nope", "w"), T0)
 
 
 def test_a_refused_command_stores_nothing(repo):
-    handlers.open_ticket(repo, open_command("t-1"), T0, **POLICY)
+    repo.run(handlers.open_ticket, open_command("t-1"), T0)
     with pytest.raises(InvalidTransition):
-        handlers.resolve(repo, c.ResolveTicket("t-1", "w", "done"), T0 + hours(1))
-    assert len(repo.streams["t-1"]) == 1
+        repo.run(handlers.resolve, c.ResolveTicket("t-1", "w", "done"), T0 + hours(1))
+    assert len(repo.stream("t-1")) == 1
 
 
 def test_the_overdue_timer_records_once_even_when_two_replicas_tick(repo):
-    handlers.open_ticket(repo, open_command("t-1"), T0, **POLICY)
+    repo.run(handlers.open_ticket, open_command("t-1"), T0)
     late = T0 + dt.timedelta(days=5)
-    first = handlers.mark_overdue(repo, c.MarkOverdue("t-1"), late)
-    second = handlers.mark_overdue(repo, c.MarkOverdue("t-1"), late + hours(1))
-    assert [type(e).__name__ for e in first] == ["TicketOverdue"] and second == []
-    assert handlers.mark_overdue(repo, c.MarkOverdue("t-1"), T0 + hours(1)) == []
+    first = repo.run(handlers.mark_overdue, c.MarkOverdue(("t-1",)), late)
+    second = repo.run(handlers.mark_overdue, c.MarkOverdue(("t-1",)), late + hours(1))
+    assert repo.events("t-1")[1:] == ["TicketOverdue"]
+    assert first["overdue"] == ["t-1"] and second["overdue"] == []
+    assert repo.run(handlers.mark_overdue, c.MarkOverdue(("t-1",)), T0 + hours(1)) == {
+        "overdue": []}
 
 
 def test_two_replicas_deciding_on_the_same_version_conflict_instead_of_losing_an_update(repo):
-    handlers.open_ticket(repo, open_command("t-1"), T0, **POLICY)
+    repo.run(handlers.open_ticket, open_command("t-1"), T0)
     late = T0 + dt.timedelta(days=5)
-    replica_a, replica_b = repo.get("t-1"), repo.get("t-1")
+    replica_a, replica_b = repo.ticket("t-1"), repo.ticket("t-1")
     replica_a.record_overdue(at=late)
     replica_b.record_overdue(at=late)
     repo.save(replica_a)
-    with pytest.raises(ConcurrencyConflict):
+    with pytest.raises(WrongExpectedVersion):
         repo.save(replica_b)
-    assert len(repo.streams["t-1"]) == 2
+    assert len(repo.stream("t-1")) == 2
 
 
 def test_reopening_gives_a_fresh_deadline_from_the_recorded_class(repo):
     tid = "t-1"
-    handlers.open_ticket(repo, open_command(tid), T0, **POLICY)
-    handlers.dispatch(repo, c.DispatchTicket(tid, "d", "department", "civil_affairs"), T0)
-    handlers.accept(repo, c.AcceptTicket(tid, "staff-1"), T0)
-    handlers.resolve(repo, c.ResolveTicket(tid, "staff-1", "done"), T0 + hours(1))
-    handlers.record_callback(repo, c.RecordCallback(tid, "op", "unsatisfied"), T0 + hours(2))
+    repo.run(handlers.open_ticket, open_command(tid), T0)
+    repo.run(handlers.dispatch, c.DispatchTicket(tid, "d", "department", "civil_affairs"), T0)
+    repo.run(handlers.accept, c.AcceptTicket(tid, "staff-1"), T0)
+    repo.run(handlers.resolve, c.ResolveTicket(tid, "staff-1", "done"), T0 + hours(1))
+    repo.run(handlers.record_callback, c.RecordCallback(tid, "op", "unsatisfied"), T0 + hours(2))
     now = dt.datetime.fromisoformat("2026-03-06T10:00:00+08:00")  # a Friday
-    [reopened] = handlers.reopen(repo, c.ReopenTicket(tid, "sup", "redo"), now,
-                                 calendar=CALENDAR)
-    assert reopened.deadline.isoformat() == "2026-03-11T23:59:59+08:00"
-    assert reopened.assignee_kind == "department"
+    reopened = repo.run(handlers.reopen, c.ReopenTicket(tid, "sup", "redo"), now)
+    event = repo.stream(tid)[-1]
+    assert reopened["events"] == [event.event_type] == ["TicketReopened"]
+    assert event.payload["deadline"] == "2026-03-11T23:59:59+08:00"
+    assert event.payload["assignee_kind"] == "department"
 
 
 def test_a_ticket_is_merged_only_into_a_live_ticket(repo):
     for tid in ("t-1", "t-2", "t-3"):
-        handlers.open_ticket(repo, open_command(tid), T0, **POLICY)
+        repo.run(handlers.open_ticket, open_command(tid), T0)
     with pytest.raises(TicketNotFound):
-        handlers.merge(repo, c.MergeTicket("t-1", "op", "t-404"), T0)
-    handlers.merge(repo, c.MergeTicket("t-2", "op", "t-3"), T0)
+        repo.run(handlers.merge, c.MergeTicket("t-1", "op", "t-404"), T0)
+    repo.run(handlers.merge, c.MergeTicket("t-2", "op", "t-3"), T0)
     with pytest.raises(InvalidTicketCommand, match="'t-3'"):
-        handlers.merge(repo, c.MergeTicket("t-1", "op", "t-2"), T0)
-    handlers.merge(repo, c.MergeTicket("t-1", "op", "t-3"), T0)
-    assert repo.get("t-1").merged_into == "t-3"
+        repo.run(handlers.merge, c.MergeTicket("t-1", "op", "t-2"), T0)
+    repo.run(handlers.merge, c.MergeTicket("t-1", "op", "t-3"), T0)
+    assert repo.ticket("t-1").merged_into == "t-3"
 
 
 def test_every_command_class_has_a_handler():
-    assert set(handlers.HANDLERS) == set(c.COMMAND_TYPES)
+    assert set(handlers.COMMANDS) == set(c.COMMAND_TYPES)
 
 
 def test_the_repository_hands_back_a_ticket_rebuilt_from_its_stream(repo):
-    handlers.open_ticket(repo, open_command("t-1"), T0, **POLICY)
-    ticket = repo.get("t-1")
+    repo.run(handlers.open_ticket, open_command("t-1"), T0)
+    ticket = repo.ticket("t-1")
     assert isinstance(ticket, Ticket) and ticket.pending == () and ticket.version == 1
+    assert (ticket.id, ticket.ticket_id) == (Ticket.stream_id("t-1"), "t-1")
+    assert [e.stream_id for e in repo.stream("t-1")] == ["ticket/t-1"]

@@ -6,16 +6,16 @@ from decimal import Decimal
 
 import pytest
 
-from services.tickets.domain import SHANGHAI
-from services.tickets.rates import Rate, Scope, TicketSummary, compute_rates
+from onegrid.testing import CST
+from services.tickets.domain.rates import Rate, Scope, TicketSummary, compute_rates
 
-MARCH = dt.datetime(2026, 3, 1, tzinfo=SHANGHAI)
-APRIL = dt.datetime(2026, 4, 1, tzinfo=SHANGHAI)
-NOW = dt.datetime(2026, 3, 31, 18, 0, tzinfo=SHANGHAI)
+MARCH = dt.datetime(2026, 3, 1, tzinfo=CST)
+APRIL = dt.datetime(2026, 4, 1, tzinfo=CST)
+NOW = dt.datetime(2026, 3, 31, 18, 0, tzinfo=CST)
 
 
 def at(month_day: str, hhmm: str = "23:59:59") -> dt.datetime:
-    return dt.datetime.fromisoformat(f"2026-{month_day}T{hhmm}").replace(tzinfo=SHANGHAI)
+    return dt.datetime.fromisoformat(f"2026-{month_day}T{hhmm}").replace(tzinfo=CST)
 
 
 def summary(ticket_id, channel, category, opened, deadline, accepted=None, resolved=None,
@@ -44,7 +44,7 @@ SUMMARIES = [
     summary("T6", "hotline_12345", "noise_nuisance", at("03-03", "15:00"), "03-20",
             state="merged"),
     summary("T7", "hotline_12345", "legal_advice",
-            dt.datetime(2026, 2, 27, 9, tzinfo=SHANGHAI), "03-04", state="opened"),
+            dt.datetime(2026, 2, 27, 9, tzinfo=CST), "03-04", state="opened"),
     summary("T8", "hotline_12345", "legal_advice", at("03-05", "09:00"), "03-10",
             state="opened", street="nanyuan", community="somewhere", grid="NY-01"),
 ]

@@ -1,7 +1,7 @@
 """Commands: what a caller asks the tickets service to do (plain frozen dataclasses).
 
-``schemas.COMMAND_SCHEMAS`` validates raw input into these. Times are not part of a command:
-the handler takes ``now`` from the caller (the service's clock).
+``schemas.COMMAND_SCHEMAS`` validates raw input into these; ``handlers.COMMANDS`` runs each.
+Times are not part of a command: the handler takes ``now`` from the service's clock.
 """
 from __future__ import annotations
 
@@ -104,9 +104,9 @@ class DenyExtension:
 
 @dataclasses.dataclass(frozen=True)
 class MarkOverdue:
-    """Sent by the timer; not exposed to people."""
+    """Sent by the overdue timer for a batch of due tickets; not exposed to people."""
 
-    ticket_id: str
+    ticket_ids: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Iterable, Optional
 
-from .domain import Rating, Ticket, TicketState
+from .events import Rating
+from .lifecycle import TicketState
+from .ticket import Ticket
 
 RESOLVED_STATES = frozenset({TicketState.RESOLVED, TicketState.CALLBACK_RECORDED,
                              TicketState.CLOSED})
