@@ -10,7 +10,7 @@ from onegrid import config as cfg
 from onegrid.uow import run_in_transaction
 
 from .geo import SHAPELY
-from .registry import REGISTRY
+from .schemas import REGISTRY
 from .seed import DEFAULT_SEED, build_aggregates, generate_district
 
 

@@ -2,8 +2,8 @@
 
 ``MapProjection`` keeps streets, communities, grids (with boundaries and A/B posts), workers,
 the leave roster and the departments' kept categories, and bumps ``map_meta.version`` on
-every page that changed any of them, so the in-memory ``DistrictCache`` (view.py) knows when
-to reload. ``PatrolProjection`` keeps patrols and the windows already marked missed.
+every page that changed any of them, so the in-memory ``DistrictCache`` (context.py) knows
+when to reload. ``PatrolProjection`` keeps patrols and the windows already marked missed.
 """
 from __future__ import annotations
 
@@ -128,33 +128,10 @@ class PatrolProjection(Projection):
                                                   window=p["window"]))
 
 
-class TicketsTable(Projection):
-    """Not a fold: it only creates the inbox's ``tickets`` table when the service starts.
-
-    That table is written by the dispatch reactions in the inbox's transactions, so a replay
-    must never drop it (``drop`` does nothing) and there is nothing to fold.
-    """
-
-    event_types = frozenset()
-
-    def __init__(self, tables: GridTables):
-        self.name = f"{tables.prefix}tickets"
-        self.metadata = tables.consumer
-
-    def apply(self, conn, envelope) -> None:  # pragma: no cover - no event types
-        pass
-
-    def apply_page(self, conn, envelopes) -> None:
-        pass
-
-    def drop(self, engine) -> None:
-        pass
+def projections(ctx) -> list[Projection]:
+    """The grid's read models over the context's tables."""
+    return [MapProjection(ctx.tables), PatrolProjection(ctx.tables)]
 
 
-def make_projections(prefix: str = "grid_") -> list[Projection]:
-    """The grid's projections over tables named with ``prefix``."""
-    tables = make_tables(prefix)
-    return [MapProjection(tables), PatrolProjection(tables), TicketsTable(tables)]
-
-
-PROJECTIONS = make_projections()
+#: the read models of a grid service running under its own name (``grid_`` tables)
+PROJECTIONS = [MapProjection(make_tables()), PatrolProjection(make_tables())]

@@ -1,15 +1,20 @@
-"""marshmallow schemas at the grid service's boundary: command inputs and event payloads.
+"""marshmallow schemas at the grid service's boundary: commands, queries, event payloads.
 
-Command schemas ``load`` RPC/HTTP input into the keyword arguments of a handler and name
-every bad field. Event schemas ``dump`` an event's ``fields()`` into a JSON-safe payload and
-``load`` a payload back into the event dataclass's keyword arguments; ``EVENT_SCHEMAS`` maps
-each event class to its schema, ready for ``EventRegistry.register_all``.
+Command schemas ``load`` RPC/HTTP input into the fields of a command dataclass
+(``domain/commands.py``) and name every bad field; ``COMMAND_SCHEMAS`` maps each command to
+its schema. Query schemas (``Locate``, ``Roster``, ``DispatchTicket``) check a read's input.
+Event schemas ``dump`` an event's ``fields()`` into a JSON-safe payload and ``load`` a payload
+back into the event dataclass's keyword arguments; ``EVENT_SCHEMAS`` maps each event class to
+its schema, and ``REGISTRY`` holds them all.
 Boundaries travel as ``[[lng, lat], ...]`` (a closed ring) or as WKT ``POLYGON ((lng lat, ...))``.
 """
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from onegrid.registry import EventRegistry
+
+from .domain import commands as c
 from .domain import events as ev
 from .domain.errors import InvalidBoundary
 from .domain.rings import as_ring
@@ -84,14 +89,26 @@ def _day():
 
 # --- commands ----------------------------------------------------------------------------------
 
-class RegisterStreet(Schema):
+class _Command(Schema):
+    """A command's fields. ``actor_id`` (who acts, filled in from the caller's ``actor``) is
+    accepted and dropped: the envelope records who acted, and grid's commands don't carry it."""
+
+    actor_id = fields.String(load_default=None, allow_none=True)
+
+    @post_load
+    def _drop_actor(self, data, **kwargs):
+        data.pop("actor_id", None)
+        return data
+
+
+class RegisterStreet(_Command):
     street_code = _code()
     name = _text()
     name_zh = fields.String(load_default="")
     boundary = Boundary(required=True)
 
 
-class RegisterCommunity(Schema):
+class RegisterCommunity(_Command):
     community_code = _code()
     street_code = _code()
     name = _text()
@@ -99,7 +116,7 @@ class RegisterCommunity(Schema):
     boundary = Boundary(required=True)
 
 
-class DrawGrid(Schema):
+class DrawGrid(_Command):
     grid_code = _code()
     community_code = _code()
     kind = _kind()
@@ -107,36 +124,36 @@ class DrawGrid(Schema):
     boundary = Boundary(required=True)
 
 
-class DesignateGrid(Schema):
+class DesignateGrid(_Command):
     community_code = _code()
     grid_code = _code()
 
 
-class RegisterDepartment(Schema):
+class RegisterDepartment(_Command):
     department_code = _code()
     name = _text()
     name_zh = fields.String(load_default="")
 
 
-class SetDepartmentCategories(Schema):
+class SetDepartmentCategories(_Command):
     department_code = _code()
     categories = StringTuple(required=True)
 
 
-class EnrollWorker(Schema):
+class EnrollWorker(_Command):
     worker_id = _code()
     community_code = _code()
     name = _text()
 
 
-class PostWorker(Schema):
+class PostWorker(_Command):
     worker_id = _code()
     community_code = _code()
     grid_code = _code()
     post = _post()
 
 
-class MoveWorker(Schema):
+class MoveWorker(_Command):
     worker_id = _code()
     community_code = _code()
     from_grid = _code()
@@ -144,20 +161,20 @@ class MoveWorker(Schema):
     to_post = _post()
 
 
-class GrantLeave(Schema):
+class GrantLeave(_Command):
     worker_id = _code()
     community_code = _code()
     day = _day()
 
 
-class RecordWorkerLeft(Schema):
+class RecordWorkerLeft(_Command):
     worker_id = _code()
     community_code = _code()
     day = _day()
     reason = _text()
 
 
-class StartPatrol(Schema):
+class StartPatrol(_Command):
     patrol_id = _code()
     grid_code = _code()
     worker_id = _code()
@@ -166,14 +183,14 @@ class StartPatrol(Schema):
     lng = _lng()
 
 
-class FinishPatrol(Schema):
+class FinishPatrol(_Command):
     patrol_id = _code()
     at = _at()
     lat = _lat()
     lng = _lng()
 
 
-class ReportProblem(Schema):
+class ReportProblem(_Command):
     patrol_id = _code()
     problem_id = _code()
     at = _at()
@@ -183,9 +200,38 @@ class ReportProblem(Schema):
     lng = _lng()
 
 
+class ReassignTickets(_Command):
+    worker_id = _code()
+    day = _day()
+    trigger = fields.String(required=True, validate=validate.OneOf(("worker_on_leave", "worker_left")))
+
+
+class _Round(fields.Tuple):
+    """A (grid code, day, window) round that loads as a tuple."""
+
+    def __init__(self, **kwargs):
+        super().__init__((_code(), _day(), _code()), **kwargs)
+
+
+class RecordMissedPatrols(_Command):
+    rounds = fields.List(_Round(), required=True)
+
+    @post_load
+    def _as_tuple(self, data, **kwargs):
+        data["rounds"] = tuple(data["rounds"])
+        return data
+
+
+# --- queries -------------------------------------------------------------------------------------
+
 class Locate(Schema):
     lat = _lat()
     lng = _lng()
+
+
+class Roster(Schema):
+    community_code = _code()
+    day = _day()
 
 
 class DispatchTicket(Schema):
@@ -205,10 +251,16 @@ class DispatchTicket(Schema):
     exclude_workers = StringTuple(load_default=())
 
 
-COMMAND_SCHEMAS = {schema.__name__: schema for schema in (
-    RegisterStreet, RegisterCommunity, DrawGrid, DesignateGrid, RegisterDepartment,
-    SetDepartmentCategories, EnrollWorker, PostWorker, MoveWorker, GrantLeave,
-    RecordWorkerLeft, StartPatrol, FinishPatrol, ReportProblem, Locate, DispatchTicket)}
+COMMAND_SCHEMAS: dict[type, type[Schema]] = {
+    c.RegisterStreet: RegisterStreet, c.RegisterCommunity: RegisterCommunity,
+    c.DrawGrid: DrawGrid, c.DesignateGrid: DesignateGrid,
+    c.RegisterDepartment: RegisterDepartment, c.SetDepartmentCategories: SetDepartmentCategories,
+    c.EnrollWorker: EnrollWorker, c.PostWorker: PostWorker, c.MoveWorker: MoveWorker,
+    c.GrantLeave: GrantLeave, c.RecordWorkerLeft: RecordWorkerLeft,
+    c.ReassignTickets: ReassignTickets, c.StartPatrol: StartPatrol,
+    c.FinishPatrol: FinishPatrol, c.ReportProblem: ReportProblem,
+    c.RecordMissedPatrols: RecordMissedPatrols,
+}
 
 
 # --- event payloads ----------------------------------------------------------------------------
@@ -354,3 +406,6 @@ EVENT_SCHEMAS: dict[type, type[Schema]] = {
     ev.ProblemReported: ProblemReportedSchema,
     ev.DispatchDecided: DispatchDecidedSchema,
 }
+
+REGISTRY = EventRegistry("grid")
+REGISTRY.register_all(EVENT_SCHEMAS)

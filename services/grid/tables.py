@@ -4,10 +4,10 @@ Two groups:
 
 - ``projection`` tables are folds of the grid's own log (``projections.py``): the map, the
   people, the departments, patrols and missed windows. ``onegrid replay grid`` rebuilds them.
-- ``tickets`` is the grid's memory of other services' tickets: the facts dispatch needs and who
-  holds each open ticket. It is written by the inbox reactions in the same transaction as the
-  ``DispatchDecided`` it goes with, so it is never behind the decisions (and a replay of the
-  projections does not touch it).
+- ``reactions`` holds ``tickets``, the grid's memory of the tickets service's tickets: the facts
+  dispatch needs and who holds each open ticket. The reactions write it (``handlers.py``) in the
+  same transaction as the ``DispatchDecided`` it goes with, so it is never behind the decisions;
+  the inbox creates it at start and a replay never drops it.
 """
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ import sqlalchemy as sa
 class GridTables:
     prefix: str
     projection: sa.MetaData
-    consumer: sa.MetaData
+    reactions: sa.MetaData
 
     def __getattr__(self, name):  # grid.tables.grids -> the "<prefix>map_grids" table
-        for md in (self.__dict__["projection"], self.__dict__["consumer"]):
+        for md in (self.__dict__["projection"], self.__dict__["reactions"]):
             table = md.tables.get(f"{self.__dict__['prefix']}{_NAMES.get(name, name)}")
             if table is not None:
                 return table
@@ -94,8 +94,8 @@ def make_tables(prefix: str = "grid_") -> GridTables:
              sa.Column("day", sa.String(10), primary_key=True),
              sa.Column("window", sa.String(40), primary_key=True))
 
-    consumer = sa.MetaData()
-    sa.Table(f"{prefix}tickets", consumer,
+    reactions = sa.MetaData()
+    sa.Table(f"{prefix}tickets", reactions,
              sa.Column("ticket_id", sa.String(100), primary_key=True),
              sa.Column("category_code", sa.String(64), nullable=False),
              sa.Column("day", sa.String(10), nullable=False),
@@ -106,6 +106,6 @@ def make_tables(prefix: str = "grid_") -> GridTables:
              sa.Column("assignee_id", sa.String(100), index=True),
              sa.Column("open", sa.Boolean, nullable=False, default=True),
              sa.Column("version", sa.Integer, nullable=False))
-    tables = GridTables(prefix, md, consumer)
+    tables = GridTables(prefix, md, reactions)
     _CACHE[prefix] = tables
     return tables

@@ -1,25 +1,50 @@
-"""Builders for tests of the grid service against a real broker (fake tickets log, seeding)."""
+"""Builders for tests with the grid service: its payloads for other services' tests, its config,
+the tickets events it consumes (made with the tickets service's own schemas), seeding."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Optional
 
 from onegrid import config as cfg
-from onegrid.testing import service_config
-from services.grid.cli import seed_store
-from services.grid.service import make_service
+from onegrid.testing import CST, renamed, service_config
 
-CST = dt.timezone(dt.timedelta(hours=8))
+from .domain import events as ev
+from .schemas import EVENT_SCHEMAS
 
+__all__ = ["CST", "grid_config", "grid_service", "seeded", "square", "dispatch_decided",
+           "ticket_event", "ticket_opened", "decisions", "queue_depth"]
+
+
+# --- grid's payloads, for other services' tests -----------------------------------------------
+
+def dispatch_decided(ticket_id, ticket_version, assignee_kind="worker", assignee_id="w-1",
+                     trigger="opened", grid_code="SZ-ZC-03", *, community_code="zhongcheng",
+                     street_code="shazhou", step="post_a", reason=None, rule_version=1) -> dict:
+    """A DispatchDecided payload, dumped by the grid's own schema."""
+    event = ev.DispatchDecided(
+        ticket_id, ticket_version, assignee_kind, assignee_id, grid_code, community_code,
+        street_code, step, reason or f"{assignee_id} holds the A post", rule_version, trigger)
+    return EVENT_SCHEMAS[ev.DispatchDecided]().dump(event.fields())
+
+
+# --- the grid under test -----------------------------------------------------------------------
 
 def grid_config(amqp_uri, tmp_path, unique, **extra) -> dict:
-    return service_config(amqp_uri, tmp_path, f"grid{unique}", **extra)
+    """Config for ``grid_service(unique)``; its patrol timer stays quiet unless a test asks."""
+    extra.setdefault("GRID_PATROL_CHECK_SECONDS", 3600)
+    return service_config(amqp_uri, tmp_path, f"grid{unique}", unique=unique, **extra)
 
 
-def make_grid(unique, **options):
-    return make_service(f"grid{unique}", f"tickets{unique}", **options)
+def grid_service(unique) -> type:
+    """The grid service running as ``grid<unique>``."""
+    from .service import GridService
+    return renamed(GridService, f"grid{unique}")
 
 
 def seeded(config, service) -> dict:
+    """Load the demo district into ``service``'s store (as ``onegrid seed`` does)."""
+    from .cli import seed_store
     store = cfg.open_service_store(service.name, config)
     try:
         return seed_store(store)
@@ -31,47 +56,28 @@ def square(x0, y0, size=0.01):
     return [[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]]
 
 
+# --- what the tickets service publishes ----------------------------------------------------------
+
+def ticket_event(event_class: type, **fields) -> dict:
+    """A payload of the tickets service's ``event_class``, dumped by its own schema."""
+    from services.tickets.schemas import EVENT_SCHEMAS as TICKET_SCHEMAS
+    return TICKET_SCHEMAS[event_class]().dump(event_class(**fields).fields())
+
+
 def ticket_opened(ticket_id, *, lat=None, lng=None, category="road_damage", grid_code=None,
-                  street="", community="", at=None) -> dict:
-    """A TicketOpened payload as services/tickets/schemas.py defines it."""
+                  street="", community="", at: Optional[dt.datetime] = None) -> dict:
+    """A TicketOpened payload, made with the tickets service's event and schema."""
+    from services.tickets.domain.events import TicketOpened
     at = at or dt.datetime.now(CST)
-    return {"ticket_id": ticket_id, "at": at.isoformat(), "actor_id": "op-1",
-            "node_id": "shazhou", "channel": "hotline_12345", "category_code": category,
-            "department": "", "deadline_class": "complaint", "title": "t", "description": "d",
-            "lat": lat, "lng": lng, "address": None, "grid_code": grid_code, "street": street,
-            "community": community, "reporter_name": None, "reporter_phone": None,
-            "attachments": [], "deadline": (at + dt.timedelta(days=13)).isoformat()}
+    return ticket_event(
+        TicketOpened, ticket_id=ticket_id, at=at, actor_id="op-1", node_id="shazhou",
+        channel="hotline_12345", category_code=category, department="",
+        deadline_class="complaint", title="t", description="d", lat=lat, lng=lng, address=None,
+        grid_code=grid_code, street=street, community=community, reporter_name=None,
+        reporter_phone=None, attachments=(), deadline=at + dt.timedelta(days=13))
 
 
-class FakeTickets:
-    """The tickets service's log and relay, standing in for the real service."""
-
-    def __init__(self, amqp_uri, tmp_path, unique):
-        from onegrid.store import open_store
-        self.name = f"tickets{unique}"
-        self.store = open_store(f"sqlite:///{tmp_path}/{self.name}.sqlite", "shazhou",
-                                prefix=f"{self.name}_")
-        self.amqp_uri = amqp_uri
-
-    def append(self, streams: list[tuple[str, list[tuple[str, dict]]]]) -> None:
-        """Append ``[(ticket id, [(type, payload), ...]), ...]`` in one transaction."""
-        from onegrid.envelope import NewEvent
-        with self.store.transaction() as tx:
-            for stream_id, events in streams:
-                tx.append(stream_id, tx.stream_version(stream_id),
-                          [NewEvent(t, p) for t, p in events])
-
-    def publish(self) -> int:
-        from onegrid.relay import Relay
-        relay = Relay(self.store, self.amqp_uri, self.name, page_size=1000)
-        try:
-            return relay.drain()
-        finally:
-            relay.close()
-
-    def close(self):
-        self.store.close()
-
+# --- looking at the grid from outside -------------------------------------------------------------
 
 def decisions(config, name) -> list[dict]:
     """Every DispatchDecided in the grid's log (payloads), in log order."""
@@ -84,7 +90,6 @@ def decisions(config, name) -> list[dict]:
                                 .order_by(t.c.position)).scalars().all()
     finally:
         store.close()
-    import json
     return [json.loads(r) for r in rows]
 
 

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 from typing import Iterable, Mapping, Optional
 
-from onegrid.domain import Aggregate, DomainEvent
+from onegrid.domain import DomainEvent
 
 from .errors import (AlreadyRegistered, InvalidGridKind, InvalidPost, LeaveClash, NotPosted,
                      NotRegistered, PostTaken, UnknownGrid, UnknownWorker, WorkerHasLeft)
@@ -19,6 +19,7 @@ from .events import (DEDICATED, GRID_KINDS, POST_A, POST_B, POSTS, CommunityGrid
                      GridDrawn, LeaveGranted, Ring, StreetRegistered, WorkerEnrolled,
                      WorkerLeft, WorkerMoved, WorkerPosted)
 from .rings import BoundaryInput, Geometry, as_ring
+from .streams import Named
 
 
 def other_post(post: str) -> str:
@@ -26,8 +27,10 @@ def other_post(post: str) -> str:
     return POST_B if post == POST_A else POST_A
 
 
-class Street(Aggregate):
-    """A street office (街道). Stream id: its code, e.g. ``shazhou``."""
+class Street(Named):
+    """A street office (街道). Stream ``street/<code>``, e.g. ``street/shazhou``."""
+
+    stream_kind = "street"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
@@ -43,10 +46,10 @@ class Street(Aggregate):
                  geometry: Geometry, siblings: Mapping[str, Ring] = {}) -> None:
         """Register the street office with its area; ``siblings`` are the other streets' areas."""
         if self.registered:
-            raise AlreadyRegistered(f"street {self.id!r} is already registered")
-        ring = as_ring(boundary, what=f"street {self.id} boundary")
-        geometry.check_area(ring, what=f"street {self.id}", siblings=siblings)
-        self._record(StreetRegistered(self.id, name, name_zh, ring))
+            raise AlreadyRegistered(f"street {self.code!r} is already registered")
+        ring = as_ring(boundary, what=f"street {self.code} boundary")
+        geometry.check_area(ring, what=f"street {self.code}", siblings=siblings)
+        self._record(StreetRegistered(self.code, name, name_zh, ring))
 
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, StreetRegistered):
@@ -74,11 +77,13 @@ class WorkerState:
         return self.left_on is None
 
 
-class Community(Aggregate):
+class Community(Named):
     """A community (社区): its area, its grids, their A/B posts, its workers and their leave.
 
-    Stream id: the community code, e.g. ``shazhou-zhongcheng``.
+    Stream ``community/<code>``, e.g. ``community/shazhou-zhongcheng``.
     """
+
+    stream_kind = "community"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
@@ -122,18 +127,18 @@ class Community(Aggregate):
                  siblings: Mapping[str, Ring] = {}) -> None:
         """Register the community inside its street; ``siblings`` are the street's other communities."""
         if self.registered:
-            raise AlreadyRegistered(f"community {self.id!r} is already registered")
-        ring = as_ring(boundary, what=f"community {self.id} boundary")
-        geometry.check_area(ring, what=f"community {self.id}", parent=street_boundary,
+            raise AlreadyRegistered(f"community {self.code!r} is already registered")
+        ring = as_ring(boundary, what=f"community {self.code} boundary")
+        geometry.check_area(ring, what=f"community {self.code}", parent=street_boundary,
                             parent_name=f"street {street_code}", siblings=siblings)
-        self._record(CommunityRegistered(self.id, street_code, name, name_zh, ring))
+        self._record(CommunityRegistered(self.code, street_code, name, name_zh, ring))
 
     def draw_grid(self, grid_code: str, kind: str, boundary: BoundaryInput, *,
                   geometry: Geometry, purpose: Optional[str] = None) -> None:
         """Draw a grid inside the community; it may not overlap the community's other grids."""
         self._require_registered()
         if grid_code in self.grids:
-            raise AlreadyRegistered(f"grid {grid_code!r} is already drawn in community {self.id}")
+            raise AlreadyRegistered(f"grid {grid_code!r} is already drawn in community {self.code}")
         if kind not in GRID_KINDS:
             raise InvalidGridKind(f"grid kind must be one of {', '.join(GRID_KINDS)}, got {kind!r}")
         if kind == DEDICATED and not purpose:
@@ -141,22 +146,22 @@ class Community(Aggregate):
                                   f"(school, market, hospital, park...)")
         ring = as_ring(boundary, what=f"grid {grid_code} boundary")
         geometry.check_area(ring, what=f"grid {grid_code}", parent=self.boundary,
-                            parent_name=f"community {self.id}",
+                            parent_name=f"community {self.code}",
                             siblings={c: g.boundary for c, g in self.grids.items()})
-        self._record(GridDrawn(grid_code, self.id, self.street_code, kind, purpose or None, ring))
+        self._record(GridDrawn(grid_code, self.code, self.street_code, kind, purpose or None, ring))
 
     def designate_grid(self, grid_code: str) -> None:
         """Name the grid that takes tickets known only by their community."""
         self._grid(grid_code)
         if self.designated_grid != grid_code:
-            self._record(CommunityGridDesignated(self.id, grid_code))
+            self._record(CommunityGridDesignated(self.code, grid_code))
 
     def enroll(self, worker_id: str, name: str) -> None:
         """Enroll a community social worker as a grid worker."""
         self._require_registered()
         if worker_id in self.workers:
-            raise AlreadyRegistered(f"worker {worker_id!r} is already enrolled in community {self.id}")
-        self._record(WorkerEnrolled(worker_id, self.id, name))
+            raise AlreadyRegistered(f"worker {worker_id!r} is already enrolled in community {self.code}")
+        self._record(WorkerEnrolled(worker_id, self.code, name))
 
     def post(self, worker_id: str, grid_code: str, post: str, *,
              today: Optional[dt.date] = None) -> None:
@@ -208,19 +213,19 @@ class Community(Aggregate):
 
     def _require_registered(self) -> None:
         if not self.registered:
-            raise NotRegistered(f"community {self.id!r} is not registered; register it first")
+            raise NotRegistered(f"community {self.code!r} is not registered; register it first")
 
     def _grid(self, grid_code: str) -> GridState:
         try:
             return self.grids[grid_code]
         except KeyError:
-            raise UnknownGrid(f"community {self.id} has no grid {grid_code!r}") from None
+            raise UnknownGrid(f"community {self.code} has no grid {grid_code!r}") from None
 
     def _active_worker(self, worker_id: str) -> WorkerState:
         self._require_registered()
         worker = self.workers.get(worker_id)
         if worker is None:
-            raise UnknownWorker(f"worker {worker_id!r} is not enrolled in community {self.id}; "
+            raise UnknownWorker(f"worker {worker_id!r} is not enrolled in community {self.code}; "
                                 f"enroll them first")
         if not worker.active:
             raise WorkerHasLeft(f"worker {worker_id} left on {worker.left_on.isoformat()}")
@@ -280,8 +285,10 @@ class Community(Aggregate):
                     del grid.posts[post]
 
 
-class Department(Aggregate):
-    """One of the 14 departments folded into the grid. Stream id: its code, e.g. ``fire_protection``."""
+class Department(Named):
+    """One of the 14 departments folded into the grid. Stream ``department/<code>``."""
+
+    stream_kind = "department"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
@@ -296,16 +303,16 @@ class Department(Aggregate):
     def register(self, name: str, name_zh: str) -> None:
         """Register the department."""
         if self.registered:
-            raise AlreadyRegistered(f"department {self.id!r} is already registered")
-        self._record(DepartmentRegistered(self.id, name, name_zh))
+            raise AlreadyRegistered(f"department {self.code!r} is already registered")
+        self._record(DepartmentRegistered(self.code, name, name_zh))
 
     def set_categories(self, categories: Iterable[str]) -> None:
         """Set the ticket categories the department keeps (the whole set; same set is a no-op)."""
         if not self.registered:
-            raise NotRegistered(f"department {self.id!r} is not registered; register it first")
+            raise NotRegistered(f"department {self.code!r} is not registered; register it first")
         wanted = tuple(sorted(set(categories)))
         if wanted != self.categories:
-            self._record(DepartmentCategoriesSet(self.id, wanted))
+            self._record(DepartmentCategoriesSet(self.code, wanted))
 
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, DepartmentRegistered):

@@ -7,17 +7,14 @@ worker of the community with the fewest open tickets; with no grid, or nobody on
 street office takes it. Every decision says which step chose it and why. docs/grid-dispatch.md
 explains the rule to people; this module must agree with it.
 
-Standard library only: locating a point is a callable the caller passes in (``GridIndex.locate``).
+Standard library only: locating a point is a callable the caller passes in (``GridIndex.locate``);
+the rule itself is data the caller loads (``context.load_rule``) and passes in.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-from pathlib import Path
 from typing import Callable, Iterable, Mapping, Optional, Protocol, Sequence
-
-RULE_PATH = Path(__file__).parent / "data" / "dispatch-rule.json"
 
 GRID_STEPS = ("ticket_grid_code", "location", "community_designated_grid")
 ASSIGNEE_STEPS = ("post_a", "post_b", "community_least_loaded")
@@ -168,11 +165,6 @@ class DispatchRule:
         )
 
 
-def load_rule(path: Path | str = RULE_PATH) -> DispatchRule:
-    """Read a dispatch rule from a JSON file (the default: data/dispatch-rule.json)."""
-    return DispatchRule.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
 # --- the decision ------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -204,9 +196,8 @@ def _fill(template: str, **facts) -> str:
     return template.format_map(_Facts({k: v for k, v in facts.items() if v is not None}))
 
 
-def decide(ticket: TicketFacts, view: DistrictView, rule: Optional[DispatchRule] = None) -> Decision:
-    """Decide who handles ``ticket`` under ``rule`` (default: data/dispatch-rule.json)."""
-    rule = rule or default_rule()
+def decide(ticket: TicketFacts, view: DistrictView, rule: DispatchRule) -> Decision:
+    """Decide who handles ``ticket`` under ``rule``."""
     notes: list[str] = []
     grid, grid_reason = _find_grid(ticket, view, rule, notes)
     community = grid.community_code if grid else ticket.community_code
@@ -309,12 +300,3 @@ def _community_least_loaded(ticket, grid, view, step, notes):
 
 _ASSIGNEE_STEPS = {"post_a": _post("A"), "post_b": _post("B"),
                    "community_least_loaded": _community_least_loaded}
-
-_DEFAULT: list[DispatchRule] = []
-
-
-def default_rule() -> DispatchRule:
-    """The rule in data/dispatch-rule.json, read once."""
-    if not _DEFAULT:
-        _DEFAULT.append(load_rule())
-    return _DEFAULT[0]

@@ -1,28 +1,27 @@
 """The dispatch record of one ticket: one ``DispatchDecided`` per opening or return.
 
-Stream id: ``dispatch:<ticket_id>``. A redelivered ``TicketOpened`` or a second replica
+Stream ``dispatch/<ticket_id>``. A redelivered ``TicketOpened`` or a second replica
 deciding the same ticket version records nothing, so each opening is dispatched once.
 """
 from __future__ import annotations
 
 from typing import Optional
 
-from onegrid.domain import Aggregate, DomainEvent
+from onegrid.domain import DomainEvent
 
 from .errors import InvalidDecision
 from .events import ASSIGNEE_KINDS, DISPATCH_TRIGGERS, DispatchDecided
+from .streams import Named
 
 
-class TicketDispatch(Aggregate):
-    """Who handled each opening of one ticket, decided by ``services.grid.dispatch``."""
+class TicketDispatch(Named):
+    """Who handled each opening of one ticket, decided by ``domain.dispatch_rule``."""
+
+    stream_kind = "dispatch"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
         self.decisions: list[DispatchDecided] = []
-
-    @staticmethod
-    def stream_id(ticket_id: str) -> str:
-        return f"dispatch:{ticket_id}"
 
     @property
     def last(self) -> Optional[DispatchDecided]:

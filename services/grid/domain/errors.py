@@ -1,7 +1,11 @@
-"""The grid service's typed errors: each message says what was wrong and what to do."""
+"""The grid service's typed errors: each message says what was wrong and what to do.
+
+Each derives from ``GridError`` and from the kernel's base that says what kind of refusal it
+is (``NotFound``, ``Conflict``, ``InvalidInput``), so the gateway maps it without knowing it.
+"""
 from __future__ import annotations
 
-from onegrid.domain import DomainError
+from onegrid.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
 class GridError(DomainError):
@@ -10,53 +14,64 @@ class GridError(DomainError):
     code = "grid_error"
 
 
-class AlreadyRegistered(GridError):
+class GridInputError(GridError, InvalidInput):
+    """Input the schema let through but the domain refuses (a polygon, a time, a kind)."""
+
+    code = "invalid_input"
+
+    def __init__(self, message: str):
+        InvalidInput.__init__(self, {"_schema": [message]})
+
+
+class AlreadyRegistered(GridError, Conflict):
     """A street, community, grid, department or worker with this id already exists."""
 
     code = "already_registered"
 
 
-class NotRegistered(GridError):
+class NotRegistered(GridError, NotFound):
     """The aggregate has not been registered yet, so it cannot take this command."""
 
     code = "not_registered"
 
 
-class UnknownGrid(GridError):
+class UnknownGrid(GridError, NotFound):
     code = "unknown_grid"
 
 
-class UnknownWorker(GridError):
+class UnknownWorker(GridError, NotFound):
     code = "unknown_worker"
 
 
-class WorkerHasLeft(GridError):
+class WorkerHasLeft(GridError, Conflict):
     code = "worker_has_left"
 
 
-class InvalidPost(GridError):
+class InvalidPost(GridError, Conflict):
+    """A posting that clashes with the posts held (the schema already refuses unknown posts)."""
+
     code = "invalid_post"
 
 
-class PostTaken(GridError):
+class PostTaken(GridError, Conflict):
     code = "post_taken"
 
 
-class NotPosted(GridError):
+class NotPosted(GridError, Conflict):
     code = "not_posted"
 
 
-class LeaveClash(GridError):
+class LeaveClash(GridError, Conflict):
     """A and B of one grid would both be on leave on the same day."""
 
     code = "leave_clash"
 
 
-class InvalidGridKind(GridError):
+class InvalidGridKind(GridInputError):
     code = "invalid_grid_kind"
 
 
-class InvalidBoundary(GridError):
+class InvalidBoundary(GridInputError):
     """A boundary ring is not a closed, valid polygon (or lies outside its parent)."""
 
     code = "invalid_boundary"
@@ -70,38 +85,23 @@ class OverlappingGrid(InvalidBoundary):
     code = "overlapping_grid"
 
 
-class InvalidLocation(GridError):
+class InvalidLocation(GridInputError):
     code = "invalid_location"
 
 
-class PatrolNotStarted(GridError):
+class PatrolNotStarted(GridError, Conflict):
     code = "patrol_not_started"
 
 
-class PatrolAlreadyStarted(GridError):
+class PatrolAlreadyStarted(GridError, Conflict):
     code = "patrol_already_started"
 
 
-class PatrolAlreadyFinished(GridError):
+class PatrolAlreadyFinished(GridError, Conflict):
     code = "patrol_already_finished"
 
 
-class InvalidDecision(GridError):
+class InvalidDecision(GridError, Conflict):
+    """A dispatch decision that contradicts the ticket's dispatch record."""
+
     code = "invalid_decision"
-
-
-class InvalidInput(GridError):
-    """A command's input failed its schema; ``errors`` maps each bad field to its reasons."""
-
-    code = "invalid_input"
-
-    def __init__(self, errors: dict):
-        self.errors = errors
-        parts = []
-        for field, reasons in sorted(errors.items()):
-            if isinstance(reasons, dict):
-                reasons = [f"{k}: {v}" for k, v in reasons.items()]
-            elif not isinstance(reasons, (list, tuple)):
-                reasons = [reasons]
-            parts.append(f"{field}: {' '.join(str(r) for r in reasons)}")
-        super().__init__("invalid input: " + "; ".join(parts))

@@ -1,19 +1,20 @@
 """Patrols (一日双巡逻): one patrol's check-in, check-out and problems; missed windows.
 
-``Patrol`` is one patrol, stream id the patrol id. ``PatrolRound`` is one grid's window on one
-day, stream id from ``PatrolRound.stream_id``: because that id is fixed by (grid, day, window),
-the store's expected-version check lets only one replica's ``PatrolMissed`` in.
+``Patrol`` is one patrol, on ``patrol/<patrol id>``. ``PatrolRound`` is one grid's window on
+one day, on ``missed/<grid>/<day>/<window>``: because that stream is fixed by (grid, day,
+window), the store's expected-version check lets only one replica's ``PatrolMissed`` in.
 """
 from __future__ import annotations
 
 import datetime as dt
 from typing import Optional
 
-from onegrid.domain import Aggregate, DomainEvent
+from onegrid.domain import DomainEvent
 
 from .errors import (InvalidLocation, PatrolAlreadyFinished, PatrolAlreadyStarted,
                      PatrolNotStarted)
 from .events import PatrolFinished, PatrolMissed, PatrolStarted, ProblemReported
+from .streams import Named
 
 
 def check_location(lat: float, lng: float) -> None:
@@ -29,8 +30,10 @@ def _check_aware(at: dt.datetime) -> None:
         raise InvalidLocation(f"patrol times must be timezone-aware, got naive {at.isoformat()}")
 
 
-class Patrol(Aggregate):
+class Patrol(Named):
     """One patrol of one grid by one worker: start, report problems, finish."""
+
+    stream_kind = "patrol"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
@@ -53,10 +56,10 @@ class Patrol(Aggregate):
               outside_grid: bool) -> None:
         """Check in; a start outside the grid is recorded but flagged (``outside_grid``)."""
         if self.started:
-            raise PatrolAlreadyStarted(f"patrol {self.id} already started at {self.started_at.isoformat()}")
+            raise PatrolAlreadyStarted(f"patrol {self.code} already started at {self.started_at.isoformat()}")
         _check_aware(at)
         check_location(lat, lng)
-        self._record(PatrolStarted(self.id, grid_code, worker_id, at, lat, lng, bool(outside_grid)))
+        self._record(PatrolStarted(self.code, grid_code, worker_id, at, lat, lng, bool(outside_grid)))
 
     def finish(self, at: dt.datetime, lat: float, lng: float, *, outside_grid: bool) -> None:
         """Check out of the patrol."""
@@ -64,9 +67,9 @@ class Patrol(Aggregate):
         _check_aware(at)
         check_location(lat, lng)
         if at < self.started_at:
-            raise InvalidLocation(f"patrol {self.id} can't finish at {at.isoformat()}, before it "
+            raise InvalidLocation(f"patrol {self.code} can't finish at {at.isoformat()}, before it "
                                   f"started at {self.started_at.isoformat()}")
-        self._record(PatrolFinished(self.id, self.grid_code, self.worker_id, at, lat, lng,
+        self._record(PatrolFinished(self.code, self.grid_code, self.worker_id, at, lat, lng,
                                     bool(outside_grid)))
 
     def report_problem(self, problem_id: str, at: dt.datetime, category_code: str,
@@ -79,15 +82,15 @@ class Patrol(Aggregate):
         check_location(lat, lng)
         if problem_id in self.problems:
             return  # the same report sent twice changes nothing
-        self._record(ProblemReported(problem_id, self.id, self.grid_code, self.worker_id, at,
+        self._record(ProblemReported(problem_id, self.code, self.grid_code, self.worker_id, at,
                                      category_code, description, lat, lng, community_code,
                                      street_code))
 
     def _require_running(self) -> None:
         if not self.started:
-            raise PatrolNotStarted(f"patrol {self.id} has not started; start it first")
+            raise PatrolNotStarted(f"patrol {self.code} has not started; start it first")
         if self.finished:
-            raise PatrolAlreadyFinished(f"patrol {self.id} finished at {self.finished_at.isoformat()}")
+            raise PatrolAlreadyFinished(f"patrol {self.code} finished at {self.finished_at.isoformat()}")
 
     def apply(self, event: DomainEvent) -> None:
         if isinstance(event, PatrolStarted):
@@ -99,17 +102,19 @@ class Patrol(Aggregate):
             self.problems.append(event.problem_id)
 
 
-class PatrolRound(Aggregate):
+class PatrolRound(Named):
     """One grid's patrol window on one day; holds at most one ``PatrolMissed``."""
+
+    stream_kind = "missed"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
         self.missed: Optional[PatrolMissed] = None
 
-    @staticmethod
-    def stream_id(grid_code: str, day: dt.date, window: str) -> str:
-        """The stream of one grid's window on one day, e.g. ``patrol-round:JY-01:2024-05-01:morning``."""
-        return f"patrol-round:{grid_code}:{day.isoformat()}:{window}"
+    @classmethod
+    def stream_id(cls, grid_code: str, day: dt.date, window: str) -> str:
+        """The stream of one grid's window on one day, e.g. ``missed/JY-01/2024-05-01/morning``."""
+        return super().stream_id(f"{grid_code}/{day.isoformat()}/{window}")
 
     def record_missed(self, grid_code: str, day: dt.date, window: str) -> bool:
         """Record ``PatrolMissed`` once; returns False (and records nothing) if already recorded."""

@@ -1,7 +1,8 @@
 """Patrol windows as data (一日双巡逻) and which (grid, day, window) a timer must mark missed.
 
-The windows live in data/patrol-windows.json (morning and afternoon by default). A patrol
-counts for the window its start falls in, in the node's local time. ``missed_windows`` is
+The windows are data (data/patrol-windows.json: morning and afternoon; read by
+``context.load_schedule``). A patrol counts for the window its start falls in, in the node's
+local time. ``missed_windows`` is
 pure: given the grids, the patrols recorded and the time now, it lists every window that has
 ended without a patrol and is not recorded yet. The timer records each one through
 ``PatrolRound``, whose fixed stream id makes ``PatrolMissed`` exactly once per grid and window.
@@ -10,11 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
-WINDOWS_PATH = Path(__file__).parent / "data" / "patrol-windows.json"
+from onegrid.domain import LOCAL_TZ
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +37,7 @@ class PatrolSchedule:
     """The day's patrol windows in one node's local time."""
 
     windows: tuple[PatrolWindow, ...]
-    timezone: dt.tzinfo = dt.timezone(dt.timedelta(hours=8))
+    timezone: dt.tzinfo = LOCAL_TZ
     flagged_patrols_count: bool = True
     version: int = 1
 
@@ -76,11 +75,6 @@ class PatrolSchedule:
     def ends_at(self, day: dt.date, window: PatrolWindow) -> dt.datetime:
         """When ``window`` of ``day`` closes, as an aware datetime."""
         return dt.datetime.combine(day, window.end, tzinfo=self.timezone)
-
-
-def load_schedule(path: Path | str = WINDOWS_PATH) -> PatrolSchedule:
-    """Read the patrol windows from a JSON file (the default: data/patrol-windows.json)."""
-    return PatrolSchedule.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def missed_windows(grid_codes: Iterable[str], patrols: Iterable[PatrolRecord],

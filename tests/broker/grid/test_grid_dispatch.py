@@ -5,17 +5,18 @@ import random
 
 import pytest
 
-from onegrid.testing import rpc_client, running, wait_until
+from onegrid.testing import CST, FakeSource, rpc_client, running, wait_until
 from services.grid.seed import generate_district
-from services.grid.testing import (CST, FakeTickets, decisions, grid_config, make_grid, queue_depth, seeded,
-                      square, ticket_opened)
+from services.grid.testing import (decisions, grid_config, grid_service, queue_depth, seeded,
+                                   square, ticket_event, ticket_opened)
+from services.tickets.domain.events import TicketDispatched, TicketReturned
 
 pytestmark = pytest.mark.broker
 
 
 @pytest.fixture
 def tickets(amqp_uri, tmp_path, unique):
-    fake = FakeTickets(amqp_uri, tmp_path, unique)
+    fake = FakeSource(amqp_uri, tmp_path, f"tickets{unique}")
     yield fake
     fake.close()
 
@@ -23,8 +24,9 @@ def tickets(amqp_uri, tmp_path, unique):
 def test_opening_returning_and_leave_each_decide_who_handles_the_ticket(
         amqp_uri, tmp_path, unique, tickets):
     config = grid_config(amqp_uri, tmp_path, unique)
-    Grid = make_grid(unique, patrol_check_seconds=3600)
-    with running(Grid, config=config), rpc_client(config) as proxy:
+    Grid = grid_service(unique)
+    # the tickets log answers read_stream: the grid fetches the events it does not consume
+    with tickets.serve(config), running(Grid, config=config), rpc_client(config) as proxy:
         grid = getattr(proxy, Grid.name)
         grid.register_street(street_code="st", name="S", boundary=square(118.70, 32.00, 0.1))
         grid.register_community(community_code="co", street_code="st", name="C",
@@ -65,10 +67,12 @@ def test_opening_returning_and_leave_each_decide_who_handles_the_ticket(
         wait_until(lambda: grid.roster("co", day)["away"] == ["wa"])
         # wb returns it (退单): not back to wb, A is away, so the community's least-loaded worker
         tickets.append([("t1", [
-            ("TicketDispatched", {"ticket_id": "t1"}),
-            ("TicketReturned", {"ticket_id": "t1", "at": now.isoformat(),
-                                "actor_id": "wb", "assignee_kind": "worker",
-                                "assignee_id": "wb", "reason": "not my grid"})])])
+            ("TicketDispatched", ticket_event(
+                TicketDispatched, ticket_id="t1", at=now, actor_id="tickets",
+                assignee_kind="worker", assignee_id="wb", grid_code="g1", reason="B post")),
+            ("TicketReturned", ticket_event(
+                TicketReturned, ticket_id="t1", at=now, actor_id="wb", assignee_kind="worker",
+                assignee_id="wb", reason="not my grid"))])])
         tickets.publish()
         made = wait_until(lambda: len(d := decisions(config, Grid.name)) == 5 and d)
         assert (made[-1]["assignee_id"], made[-1]["step"], made[-1]["trigger"],
@@ -84,7 +88,7 @@ def test_three_replicas_decide_a_burst_of_5000_openings_exactly_once_each(
     config = grid_config(amqp_uri, tmp_path, unique)
     if db == "postgres":
         config[f"GRID{unique}_DATABASE_URL".upper()] = request.getfixturevalue("database_url")
-    Grid = make_grid(unique, patrol_check_seconds=3600)
+    Grid = grid_service(unique)
     seeded(config, Grid)
     district = generate_district()
     rng = random.Random(7)

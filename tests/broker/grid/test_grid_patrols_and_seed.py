@@ -4,8 +4,8 @@ import datetime as dt
 import pytest
 
 from onegrid import config as cfg
-from onegrid.testing import rpc_client, running, wait_until
-from services.grid.testing import CST, grid_config, make_grid, seeded, square
+from onegrid.testing import CST, rpc_client, running, wait_until
+from services.grid.testing import grid_config, grid_service, seeded, square
 
 pytestmark = pytest.mark.broker
 
@@ -24,12 +24,11 @@ class Clock:
 def test_three_replicas_record_each_missed_window_exactly_once(amqp_uri, tmp_path, unique):
     day = dt.datetime.now(CST).date() + dt.timedelta(days=2)
     clock = Clock(dt.datetime.combine(day, dt.time(12, 30), CST))  # morning window closed
-    config = grid_config(amqp_uri, tmp_path, unique, GRID_PATROL_LOOKBACK_DAYS=0,
-                         GRID_PATROL_GRACE_SECONDS=60)
-    Setup = make_grid(unique, clock=clock, patrol_check_seconds=3600)  # its timer stays quiet
-    Grid = make_grid(unique, clock=clock, patrol_check_seconds=0.1)
-    with running(Setup, config=config), rpc_client(config) as proxy:
-        grid = getattr(proxy, Setup.name)
+    config = grid_config(amqp_uri, tmp_path, unique, clock=clock, GRID_PATROL_LOOKBACK_DAYS=0,
+                         GRID_PATROL_GRACE_SECONDS=60)  # its timer stays quiet
+    Grid = grid_service(unique)
+    with running(Grid, config=config), rpc_client(config) as proxy:
+        grid = getattr(proxy, Grid.name)
         grid.register_street(street_code="st", name="S", boundary=square(118.70, 32.00, 0.1))
         grid.register_community(community_code="co", street_code="st", name="C",
                                 boundary=square(118.70, 32.00, 0.05))
@@ -41,7 +40,8 @@ def test_three_replicas_record_each_missed_window_exactly_once(amqp_uri, tmp_pat
                           at=dt.datetime.combine(day, dt.time(9, 0), CST).isoformat(),
                           lat=32.005, lng=118.715)
         wait_until(lambda: len(grid.patrols("g1")) == 1)
-    with running(Grid, Grid, Grid, config=config), rpc_client(config) as proxy:
+    patrolling = dict(config, GRID_PATROL_CHECK_SECONDS=0.1)
+    with running(Grid, Grid, Grid, config=patrolling), rpc_client(config) as proxy:
         grid = getattr(proxy, Grid.name)
         wait_until(lambda: len(grid.missed_patrols()) == 3, timeout=30)
         calls = clock.calls
@@ -60,7 +60,7 @@ def test_three_replicas_record_each_missed_window_exactly_once(amqp_uri, tmp_pat
 def test_seed_loads_the_demo_district_and_a_second_run_changes_nothing(amqp_uri, tmp_path,
                                                                        unique):
     config = grid_config(amqp_uri, tmp_path, unique)
-    Grid = make_grid(unique, patrol_check_seconds=3600)
+    Grid = grid_service(unique)
     first = seeded(config, Grid)
     assert (first["streets"], first["communities"], first["grids"]) == (6, 61, 792)
     assert first["workers"] >= 800 and first["streams_written"] == 81

@@ -6,7 +6,8 @@ from nameko.exceptions import RemoteError
 
 from onegrid import config as cfg
 from onegrid.testing import rpc_client, running, wait_until
-from services.grid.testing import CST, grid_config, make_grid, seeded, square
+from services.grid.domain import Community, Patrol
+from services.grid.testing import grid_config, grid_service, square
 
 pytestmark = pytest.mark.broker
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.broker
 @pytest.fixture
 def small_district(amqp_uri, tmp_path, unique):
     config = grid_config(amqp_uri, tmp_path, unique)
-    Grid = make_grid(unique, patrol_check_seconds=3600)
+    Grid = grid_service(unique)
     with running(Grid, config=config), rpc_client(config) as proxy:
         grid = getattr(proxy, Grid.name)
         grid.register_street(street_code="st", name="Street", boundary=square(118.70, 32.00, 0.1))
@@ -115,7 +116,10 @@ def test_a_patrol_started_outside_its_grid_is_recorded_and_flagged(small_distric
 
 def test_a_patrol_id_cannot_write_into_another_aggregates_stream(small_district):
     Grid, config, grid = small_district
-    with pytest.raises(RemoteError) as error:
-        grid.start_patrol(patrol_id="co", grid_code="g1", worker_id="wa",
-                          at="2024-05-06T09:00:00+08:00", lat=32.005, lng=118.705)
-    assert "already used" in str(error.value)
+    community = [e["event_type"] for e in grid.read_stream(Community.stream_id("co"))]
+    grid.start_patrol(patrol_id="co", grid_code="g1", worker_id="wa",
+                      at="2024-05-06T09:00:00+08:00", lat=32.005, lng=118.705)
+    # the patrol "co" has its own stream; the community "co"'s stream is untouched
+    assert [e["event_type"] for e in grid.read_stream(Patrol.stream_id("co"))] == ["PatrolStarted"]
+    assert [e["event_type"] for e in grid.read_stream(Community.stream_id("co"))] == community
+    assert "PatrolStarted" not in community

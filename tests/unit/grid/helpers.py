@@ -4,11 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from onegrid.testing import CST  # noqa: F401
 from services.grid.domain import Community
 from services.grid.geo import SHAPELY
 
 DAY = dt.date(2024, 5, 6)
-CST = dt.timezone(dt.timedelta(hours=8))
 
 
 def square(x0: float, y0: float, size: float = 0.01) -> list[list[float]]:
@@ -23,7 +23,7 @@ def ref(prefix: str) -> str:
 
 def community_with_grids(n_grids: int = 2, workers: tuple[str, ...] = ("wa", "wb", "wc")) -> Community:
     """A registered community 0.04° wide with ``n_grids`` side-by-side grids and enrolled workers."""
-    community = Community("shazhou-zhongcheng")
+    community = Community(Community.stream_id("shazhou-zhongcheng"))
     community.register("shazhou", "Zhongcheng", "中城", square(118.70, 32.00, 0.04),
                        geometry=SHAPELY)
     for i in range(n_grids):

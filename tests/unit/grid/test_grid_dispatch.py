@@ -7,11 +7,13 @@ import json
 
 import pytest
 
-from services.grid.dispatch import (DispatchRule, GridFacts, Snapshot, TicketFacts, decide,
-                                    kept_categories, load_rule, RULE_PATH)
+from services.grid.context import RULE_PATH, load_rule
+from services.grid.domain.dispatch_rule import (DispatchRule, GridFacts, Snapshot, TicketFacts,
+                                                decide, kept_categories)
 from services.grid.domain import TicketDispatch
 
 DAY = dt.date(2024, 5, 6)
+RULE = load_rule()
 
 GRIDS = {
     "g1": GridFacts("g1", "c1", "s1", post_a="wa", post_b="wb"),
@@ -111,7 +113,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.sentence for c in CASES])
 def test_dispatch_rule(case):
-    decision = decide(case.ticket, case.view)
+    decision = decide(case.ticket, case.view, RULE)
     assert (decision.assignee_kind, decision.assignee_id, decision.step) == \
         (case.kind, case.assignee, case.step), decision.reason
     if case.grid is not None:
@@ -121,14 +123,14 @@ def test_dispatch_rule(case):
 
 
 def test_b_post_takes_the_ticket_when_a_post_is_on_leave():
-    decision = decide(ticket(grid_code="g1"), view(off=["wa"]))
+    decision = decide(ticket(grid_code="g1"), view(off=["wa"]), RULE)
     assert decision.assignee_id == "wb"
     assert decision.reason == ("the ticket names grid g1; B post wb of grid g1 is on duty "
                                "(A post of grid g1: wa is off duty on 2024-05-06)")
 
 
 def test_a_decision_records_on_the_ticket_dispatch_stream():
-    decision = decide(ticket(grid_code="g1"), view())
+    decision = decide(ticket(grid_code="g1"), view(), RULE)
     record = TicketDispatch(TicketDispatch.stream_id("t1"))
     assert record.decide(**decision.event_fields())
     event = record.collect()[0]

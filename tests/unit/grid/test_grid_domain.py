@@ -26,14 +26,14 @@ def replayed(aggregate, events):
 # --- the map ---------------------------------------------------------------------------------
 
 def test_a_street_registers_once():
-    street = Street("shazhou")
+    street = Street(Street.stream_id("shazhou"))
     street.register("Shazhou", "沙洲", square(118.7, 32.0, 0.05), geometry=SHAPELY)
     with pytest.raises(AlreadyRegistered):
         street.register("Shazhou", "沙洲", square(118.7, 32.0, 0.05), geometry=SHAPELY)
 
 
 def test_a_street_overlapping_another_street_is_refused():
-    street = Street("nanyuan")
+    street = Street(Street.stream_id("nanyuan"))
     with pytest.raises(OverlappingGrid, match="overlaps shazhou"):
         street.register("Nanyuan", "南苑", square(118.72, 32.0, 0.05), geometry=SHAPELY,
                         siblings={"shazhou": tuple(map(tuple, square(118.7, 32.0, 0.05)))})
@@ -91,7 +91,7 @@ def test_a_grid_needs_a_known_kind_and_a_dedicated_grid_a_purpose():
 
 def test_a_community_must_be_registered_before_it_draws_grids():
     with pytest.raises(NotRegistered):
-        Community("nowhere").draw_grid("g1", "comprehensive", square(0, 0), geometry=SHAPELY)
+        Community(Community.stream_id("nowhere")).draw_grid("g1", "comprehensive", square(0, 0), geometry=SHAPELY)
 
 
 def test_the_designated_grid_must_be_a_grid_of_the_community():
@@ -218,7 +218,7 @@ def test_a_replayed_community_equals_the_live_one():
 
 
 def community_with_grids_events():
-    fresh = Community("shazhou-zhongcheng")
+    fresh = Community(Community.stream_id("shazhou-zhongcheng"))
     template = community_with_grids(2)
     # rebuild the setup events by running the same commands again
     fresh.register("shazhou", "Zhongcheng", "中城", template.boundary, geometry=SHAPELY)
@@ -238,7 +238,7 @@ def test_every_grid_error_is_a_grid_error_with_a_code():
 # --- departments -------------------------------------------------------------------------------
 
 def test_a_department_sets_its_kept_categories_once_per_change():
-    department = Department("fire_protection")
+    department = Department(Department.stream_id("fire_protection"))
     department.register("Fire protection", "消防")
     department.set_categories(["fire_hazard", "blocked_fire_escape", "fire_hazard"])
     department.set_categories(["blocked_fire_escape", "fire_hazard"])
@@ -253,7 +253,7 @@ AT = dt.datetime(2024, 5, 6, 9, 0, tzinfo=CST)
 
 
 def test_a_patrol_starts_reports_a_problem_and_finishes():
-    patrol = Patrol("p1")
+    patrol = Patrol(Patrol.stream_id("p1"))
     patrol.start("g1", "wa", AT, 32.005, 118.705, outside_grid=False)
     patrol.report_problem("pr1", AT + dt.timedelta(minutes=5), "road_damage", "pothole", 32.005, 118.705)
     patrol.report_problem("pr1", AT + dt.timedelta(minutes=5), "road_damage", "pothole", 32.005, 118.705)
@@ -264,7 +264,7 @@ def test_a_patrol_starts_reports_a_problem_and_finishes():
 
 
 def test_a_patrol_started_outside_its_grid_is_recorded_but_flagged():
-    patrol = Patrol("p1")
+    patrol = Patrol(Patrol.stream_id("p1"))
     patrol.start("g1", "wa", AT, 31.0, 118.0, outside_grid=True)
     assert patrol.collect()[0].outside_grid is True
 
@@ -275,11 +275,11 @@ def test_a_patrol_started_outside_its_grid_is_recorded_but_flagged():
 ], ids=["finishing a patrol that never started", "reporting on a patrol that never started"])
 def test_a_patrol_out_of_order_is_refused(action, error):
     with pytest.raises(error):
-        action(Patrol("p1"))
+        action(Patrol(Patrol.stream_id("p1")))
 
 
 def test_a_finished_patrol_takes_no_more_reports_and_bad_points_are_refused():
-    patrol = Patrol("p1")
+    patrol = Patrol(Patrol.stream_id("p1"))
     with pytest.raises(InvalidLocation):
         patrol.start("g1", "wa", AT, 95.0, 118.7, outside_grid=False)
     with pytest.raises(InvalidLocation, match="timezone-aware"):
@@ -320,4 +320,4 @@ def test_each_opening_of_a_ticket_is_dispatched_once():
 
 def test_a_dispatch_decision_needs_a_known_assignee_kind():
     with pytest.raises(InvalidDecision):
-        TicketDispatch("dispatch:t1").decide(ticket_version=1, **{**DECISION, "assignee_kind": "robot"})
+        TicketDispatch(TicketDispatch.stream_id("t1")).decide(ticket_version=1, **{**DECISION, "assignee_kind": "robot"})

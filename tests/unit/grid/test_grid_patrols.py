@@ -5,11 +5,11 @@ import datetime as dt
 
 import pytest
 
+from onegrid.testing import CST
+from services.grid.context import load_schedule
 from services.grid.domain import PatrolRound
-from services.grid.patrols import (PatrolRecord, PatrolSchedule, load_schedule,
-                                   missed_windows)
+from services.grid.domain.patrol_schedule import PatrolRecord, PatrolSchedule, missed_windows
 
-CST = dt.timezone(dt.timedelta(hours=8))
 DAY = dt.date(2024, 5, 6)
 SCHEDULE = load_schedule()
 
