@@ -54,24 +54,7 @@ class BoundInbox:
 
     def apply(self, source: str, envelope: Envelope) -> str:
         """Apply ``envelope`` (and any earlier events of its stream not yet applied) once."""
-        missing: list[Envelope] = []
-        waited = 0
-        for _ in range(self.provider.max_conflicts):
-            try:
-                outcome = self.provider.submit(source, missing, envelope)
-            except (TrackingConflict, WrongExpectedVersion):
-                missing = []
-                continue  # another replica got there first: look again
-            if isinstance(outcome, int):  # a gap after version ``outcome``
-                if waited < len(self.provider.patience):
-                    eventlet.sleep(self.provider.patience[waited])
-                    waited += 1
-                    continue
-                missing = self._fetch(source, envelope, outcome)
-                continue
-            return outcome
-        raise TrackingConflict(f"{self.provider.consumer} could not apply "
-                               f"{source}/{envelope.stream_id}")
+        return self.provider.deliver(source, envelope, self._fetch)
 
     def _fetch(self, source, envelope, applied) -> list[Envelope]:
         running = cfg.service_name(self.provider.container.config, source)
@@ -81,12 +64,18 @@ class BoundInbox:
         with eventlet.Timeout(FETCH_TIMEOUT, _GapNotFilled(
                 f"{running} did not answer read_stream within {FETCH_TIMEOUT}s")):
             raw = proxy.read_stream(envelope.stream_id, applied, envelope.version - 1)
-        missing = [Envelope.from_message(m) for m in raw]
-        if [e.version for e in missing] != list(range(applied + 1, envelope.version)):
-            raise _GapNotFilled(
-                f"{source} returned versions {[e.version for e in missing]} of "
-                f"{envelope.stream_id}, expected {applied + 1}..{envelope.version - 1}")
-        return missing
+        return checked_gap(source, envelope, applied, raw)
+
+
+def checked_gap(source: str, envelope: Envelope, applied: int, raw) -> list[Envelope]:
+    """The events of ``envelope``'s stream after ``applied`` and before it, as ``read_stream``
+    returned them; _GapNotFilled unless they are exactly those versions."""
+    missing = [Envelope.from_message(m) for m in raw]
+    if [e.version for e in missing] != list(range(applied + 1, envelope.version)):
+        raise _GapNotFilled(
+            f"{source} returned versions {[e.version for e in missing]} of "
+            f"{envelope.stream_id}, expected {applied + 1}..{envelope.version - 1}")
+    return missing
 
 
 class Inbox(DependencyProvider):
@@ -127,10 +116,14 @@ class Inbox(DependencyProvider):
         self._running = True
         self.container.spawn_managed_thread(self._commit_loop,
                                             identifier=f"{self.consumer}.inbox")
+        from .catchup import CatchUp  # the log readers feed this inbox; they sit beside it
+        self._catchups = CatchUp.start_all(self)
 
     def stop(self):
         self._running = False
         self._wake.set()
+        for catchup in getattr(self, "_catchups", ()):
+            catchup.stop()
 
     def kill(self):
         self.stop()
@@ -138,12 +131,59 @@ class Inbox(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return BoundInbox(self, worker_ctx)
 
+    def deliver(self, source: str, envelope: Envelope,
+                fetch: Callable[[str, Envelope, int], list[Envelope]]) -> str:
+        """Apply ``envelope`` once, after any earlier events of its stream not applied yet.
+
+        A gap (events of the stream before this one not applied here) is first given a
+        moment to fill (another worker may be applying them), then filled by
+        ``fetch(source, envelope, applied)``, which returns the missing events from the
+        source's log. Returns "applied" or "duplicate"; a reaction's error is raised.
+        """
+        missing: list[Envelope] = []
+        waited = 0
+        for _ in range(self.max_conflicts):
+            try:
+                outcome = self.submit(source, missing, envelope)
+            except (TrackingConflict, WrongExpectedVersion):
+                missing = []
+                continue  # another replica got there first: look again
+            if isinstance(outcome, int):  # a gap after version ``outcome``
+                if waited < len(self.patience):
+                    eventlet.sleep(self.patience[waited])
+                    waited += 1
+                    continue
+                missing = fetch(source, envelope, outcome)
+                continue
+            return outcome
+        raise TrackingConflict(f"{self.consumer} could not apply {source}/{envelope.stream_id}")
+
     def submit(self, source: str, missing: list[Envelope], envelope: Envelope):
         """Queue one event for the next commit and wait for its outcome."""
         done = Event()
         self._pending.append((source, missing, envelope, done))
         self._wake.set()
         return done.wait()
+
+    def submit_many(self, source: str, envelopes: list[Envelope]) -> list:
+        """Queue events (of a log page, in log order) and wait for every outcome.
+
+        Each outcome is what ``submit`` returns ("applied", "duplicate", or the applied
+        version when a gap comes before it) or the exception it would raise.
+        """
+        waiting = []
+        for envelope in envelopes:  # queued together: a stream's versions stay in order
+            done = Event()
+            self._pending.append((source, [], envelope, done))
+            waiting.append(done)
+        self._wake.set()
+        outcomes = []
+        for done in waiting:
+            try:
+                outcomes.append(done.wait())
+            except Exception as failed:
+                outcomes.append(failed)
+        return outcomes
 
     def _commit_loop(self):
         while self._running or self._pending:

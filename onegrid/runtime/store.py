@@ -443,6 +443,27 @@ class EventLogRpc:
     READ_LOG_SCAN_PAGES = 10
 
     @rpc
-    def read_log(self, after_position=0, limit=1000):
-        limit = max(1, min(int(limit), 5000))
-        return [e.to_message() for e in self.store.public(self.store.read_log(int(after_position), limit))]
+    def read_log(self, after_position=0, limit=1000, event_types=None):
+        """The log after ``after_position``, in position order: at most ``limit`` events.
+
+        With ``event_types`` only events of those types are shipped, and the answer is
+        ``{"events": [...], "position": p}``: the log was scanned up to position ``p``, so
+        every event of those types at or before ``p`` is in this answer or an earlier one,
+        and the next call asks for what follows ``p``. A call scans a few pages at most.
+        """
+        limit, after = max(1, min(int(limit), 5000)), int(after_position)
+        if event_types is None:
+            return [e.to_message() for e in self.store.public(self.store.read_log(after, limit))]
+        wanted, found, position = set(event_types), [], after
+        for _ in range(self.READ_LOG_SCAN_PAGES):
+            page = self.store.read_log(position, limit)
+            for envelope in page:
+                position = envelope.position
+                if envelope.event_type in wanted:
+                    found.append(envelope)
+                    if len(found) == limit:
+                        break
+            if len(found) == limit or len(page) < limit:
+                break  # a full answer, or the end of the log
+        return {"events": [e.to_message() for e in self.store.public(found)],
+                "position": position}
