@@ -4,6 +4,8 @@ Every command method takes ``at`` (an aware datetime: when it happens) and, wher
 acts, ``actor_id``. A move the current state does not allow raises InvalidTransition and
 records nothing; other broken rules raise the TicketError subclasses in ``errors``.
 Deadlines come in as arguments (the handlers compute them from the catalogue and calendar).
+A ticket's stream is ``Ticket.stream_id(ticket_id)`` (``ticket/<ticket id>``): the aggregate's
+``id`` is that stream id, ``ticket_id`` the ticket's own.
 """
 from __future__ import annotations
 

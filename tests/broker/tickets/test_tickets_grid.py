@@ -37,7 +37,8 @@ def test_dispatch_decisions_from_grid_become_ticket_dispatched_once_and_only_whe
 
     def events(tickets, tid):
         return [(e["event_type"], e["payload"].get("assignee_kind"),
-                 e["payload"].get("assignee_id")) for e in tickets.read_stream(Ticket.stream_id(tid))]
+                 e["payload"].get("assignee_id"))
+                for e in tickets.read_stream(Ticket.stream_id(tid))]
     try:
         with grid.serve(config), running(Tickets, Tickets, config=config), \
                 rpc_client(config) as proxy:
