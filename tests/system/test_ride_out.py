@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Service:
-    """One ``nameko run`` process of a toy service."""
+    """One ``nameko run`` process of a service (``riding:Ledger``, or ``module:Class``)."""
 
     def __init__(self, name: str, cls: str, config: dict, data_dir: Path):
         self.name, self.data_dir = name, data_dir
@@ -46,7 +46,8 @@ class Service:
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "system"), str(ROOT)])
         nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
         self.process = subprocess.Popen(
-            [nameko, "run", "--config", str(path), f"riding:{cls}"], env=env, cwd=ROOT,
+            [nameko, "run", "--config", str(path), cls if ":" in cls else f"riding:{cls}"],
+            env=env, cwd=ROOT,
             stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT)
 
     def alive(self) -> bool:
@@ -90,6 +91,14 @@ def call(amqp_uri, service, method, timeout=5.0, **kwargs):
     """One attempt of an RPC on a connection of its own (the broker may have gone)."""
     with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=timeout) as rpc:
         return getattr(getattr(rpc, service), method)(**kwargs)
+
+
+def _try(fn):
+    try:
+        return fn()
+    except Exception:
+        eventlet.sleep(0.5)
+        return None
 
 
 def answers(amqp_uri, service) -> bool:
@@ -173,18 +182,29 @@ def test_services_started_before_the_broker_serve_when_it_comes(private_broker, 
     uri = private_broker.uri
     ledger = services("ledger", "Ledger", uri)
     echo = services("echo", "Echo", uri)
+    tickets = services("tickets", "services.tickets.service:TicketsService", uri)
     wait_until(lambda: "waits for the broker" in echo.log(), timeout=30,
                message="echo never said it waits for the broker")
+    wait_until(lambda: "waits for the broker" in tickets.log(), timeout=30,
+               message="tickets never said it waits for the broker")
     wait_until(lambda: "Error connecting to broker" in ledger.log(), timeout=30,
                message="ledger never said it waits for the broker")
     time.sleep(5)
-    assert ledger.alive() and echo.alive(), "a service exited while the broker was down"
+    assert ledger.alive() and echo.alive() and tickets.alive(), \
+        "a service exited while the broker was down"
 
     came = time.monotonic()
     private_broker.start()
     wait_until(lambda: answers(uri, "ledger") and answers(uri, "echo"), timeout=90,
                interval=0.5, message="the services did not serve once the broker came")
     serving = time.monotonic() - came
+
+    from services.tickets.testing import open_fields
+    opened = wait_until(lambda: _try(lambda: call(uri, "tickets", "open", timeout=10,
+                                                  command_id="start-open",
+                                                  **open_fields(None))),
+                        timeout=90, interval=0.5, message="tickets did not serve")
+    assert call(uri, "tickets", "get_ticket", ticket_id=opened["ticket_id"])["state"]
 
     client = Client(uri)
     result = client.send("start-1", text="hello")
