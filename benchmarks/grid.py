@@ -44,59 +44,71 @@ def bench_locate(n: int) -> dict:
     return {"locate lookups/s": n / one, "locate_many lookups/s": n / many}
 
 
-def bench_dispatch(n: int, replicas: int, log) -> float:
-    import datetime as dt
-
-    import sqlalchemy as sa
-
-    from onegrid import config as cfg
+def _config(tmp: str, tag: str) -> dict:
+    """Config for the grid and tickets services running as ``grid<tag>``, ``tickets<tag>``."""
     from onegrid.config import amqp_uri
+    from onegrid.testing import service_config
+    return service_config(amqp_uri(), tmp, f"grid{tag}", f"tickets{tag}", unique=tag,
+                          NODE_ID="bench", max_workers=100, GRID_PATROL_CHECK_SECONDS=3600)
+
+
+def _seeded_grid(config: dict, tag: str) -> type:
+    """The grid service class running as ``grid<tag>``, its store seeded with the district."""
+    from onegrid import config as cfg
+    from onegrid.testing import renamed
+    from services.grid.cli import seed_store
+    from services.grid.service import GridService
+
+    store = cfg.open_service_store(f"grid{tag}", config)
+    try:
+        seed_store(store)
+    finally:
+        store.close()
+    return renamed(GridService, f"grid{tag}")
+
+
+def _count(store, event_type: str) -> int:
+    import sqlalchemy as sa
+    events = store.events
+    with store.reading() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(events).where(
+            events.c.event_type == event_type)).scalar_one()
+
+
+def bench_dispatch(n: int, replicas: int, log) -> float:
+    from onegrid import config as cfg
     from onegrid.envelope import NewEvent
     from onegrid.relay import Relay
-    from onegrid.store import open_store
     from onegrid.testing import rpc_client, running, wait_until
-    from services.grid.cli import seed_store
-    from services.grid.service import make_service
+    from services.tickets.testing import ticket_opened
 
-    unique = uuid.uuid4().hex[:8]
-    tmp = tempfile.mkdtemp(prefix="grid-bench-")
-    name, source = f"gridbench{unique}", f"ticketsbench{unique}"
-    config = {"AMQP_URI": amqp_uri(), "NODE_ID": "bench", "ONEGRID_POLL_SECONDS": 0.05,
-              f"{name.upper()}_DATABASE_URL": f"sqlite:///{tmp}/{name}.sqlite"}
-    Grid = make_service(name, source, patrol_check_seconds=3600)
-    store = cfg.open_service_store(name, config)
-    seed_store(store)
-    events = store.events
+    tag = f"bench{uuid.uuid4().hex[:8]}"
+    config = _config(tempfile.mkdtemp(prefix="grid-bench-"), tag)
+    Grid = _seeded_grid(config, tag)
+    store = cfg.open_service_store(Grid.name, config)
     district = generate_district()
     rng = random.Random(3)
-    tickets = open_store(f"sqlite:///{tmp}/{source}.sqlite", "bench", prefix=f"{source}_")
-    now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
+    source = f"tickets{tag}"
+    tickets = cfg.open_service_store(source, config)
     batch = []
     for i in range(n):
         g = rng.choice(district.grids)
         (x0, y0), (x1, _), (_, y1) = g.boundary[0], g.boundary[1], g.boundary[2]
-        batch.append((f"bt{unique}-{i}", 0, [NewEvent("TicketOpened", {
-            "ticket_id": f"bt{unique}-{i}", "at": now.isoformat(), "actor_id": "bench",
-            "node_id": "bench", "channel": "hotline_12345",
-            "category_code": rng.choice(["road_damage", "noise", "sanitation", "fire_hazard"]),
-            "department": "", "deadline_class": "complaint", "title": "t", "description": "d",
-            "lat": (y0 + y1) / 2, "lng": (x0 + x1) / 2, "address": None, "grid_code": None,
-            "street": g.street_code, "community": g.community_code, "reporter_name": None,
-            "reporter_phone": None, "attachments": [], "deadline": now.isoformat()})]))
-
-    def decided():
-        with store.reading() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(events).where(
-                events.c.event_type == "DispatchDecided")).scalar_one()
+        ticket_id = f"bt{tag}-{i}"
+        batch.append((f"ticket/{ticket_id}", 0, [NewEvent("TicketOpened", ticket_opened(
+            ticket_id, lat=(y0 + y1) / 2, lng=(x0 + x1) / 2, street=g.street_code,
+            community=g.community_code,
+            category=rng.choice(["road_damage", "noise_nuisance", "stairwell_hygiene",
+                                 "fire_hazard"])))]))
 
     with running(*([Grid] * replicas), config=config), rpc_client(config) as proxy:
-        wait_until(lambda: getattr(proxy, name).status()["grids"] == 792, timeout=60)
+        wait_until(lambda: getattr(proxy, Grid.name).status()["grids"] == 792, timeout=60)
         tickets.append_batch(batch)
         started = time.perf_counter()
         relay = Relay(tickets, config["AMQP_URI"], source)
         relay.drain()
         relay.close()
-        wait_until(lambda: decided() >= n, timeout=600, interval=0.1)
+        wait_until(lambda: _count(store, "DispatchDecided") >= n, timeout=600, interval=0.1)
         elapsed = time.perf_counter() - started
     store.close()
     tickets.close()
@@ -106,60 +118,41 @@ def bench_dispatch(n: int, replicas: int, log) -> float:
 
 def bench_dispatch_to_ticket(n: int, log) -> float:
     """TicketOpened → grid's DispatchDecided → TicketDispatched committed on the ticket."""
-    import datetime as dt
-
-    import sqlalchemy as sa
-
     from onegrid import config as cfg
-    from onegrid.config import amqp_uri
-    from onegrid.testing import rpc_client, running, service_config, wait_until
+    from onegrid.runtime import Setup
+    from onegrid.testing import renamed, rpc_client, running, wait_until
     from onegrid.uow import run_in_transaction
-    from services.grid.cli import seed_store
-    from services.grid.service import make_service as make_grid
-    from services.tickets import commands as c
-    from services.tickets import handlers
-    from services.tickets.policy import load_calendar, load_catalogue
-    from services.tickets.service import REGISTRY, UowTickets
-    from services.tickets.service import make_service as make_tickets
+    from services.tickets.context import build_context
+    from services.tickets.domain.commands import OpenTicket
+    from services.tickets.handlers import open_ticket
+    from services.tickets.schemas import REGISTRY
+    from services.tickets.service import TicketsService
 
-    unique = uuid.uuid4().hex[:8]
-    tmp = tempfile.mkdtemp(prefix="dispatch-bench-")
-    grid_name, tickets_name = f"gridbench{unique}", f"ticketsbench{unique}"
-    config = service_config(amqp_uri(), tmp, grid_name, tickets_name, NODE_ID="bench",
-                            max_workers=100)
-    grid_store = cfg.open_service_store(grid_name, config)
-    seed_store(grid_store)
-    grid_store.close()
-    tickets_store = cfg.open_service_store(tickets_name, config)
-    catalogue, calendar = load_catalogue(), load_calendar()
+    tag = f"bench{uuid.uuid4().hex[:8]}"
+    config = _config(tempfile.mkdtemp(prefix="dispatch-bench-"), tag)
+    Grid = _seeded_grid(config, tag)
+    Tickets = renamed(TicketsService, f"tickets{tag}")
+    tickets_store = cfg.open_service_store(Tickets.name, config)
+    ctx = build_context(Setup.of(Tickets.name, config))
     district, rng = generate_district(), random.Random(5)
-    now = dt.datetime.now(dt.timezone.utc)
     for i in range(n):  # the openings, as the tickets service itself records them
         g = rng.choice(district.grids)
         (x0, y0), (x1, _), (_, y1) = g.boundary[0], g.boundary[1], g.boundary[2]
-        cmd = c.OpenTicket(
+        cmd = OpenTicket(
             ticket_id=f"bt-{i}", actor_id="bench", channel="hotline_12345",
             category_code=rng.choice(["road_damage", "stairwell_hygiene", "noise_nuisance",
                                       "streetlight_out", "fire_hazard"]),
             title="t", description="d", street=g.street_code, community=g.community_code,
-            lat=(y0 + y1) / 2, lng=(x0 + x1) / 2, address=None, grid_code=None,
-            reporter_name=None, reporter_phone=None, attachments=())
-        run_in_transaction(tickets_store, REGISTRY, lambda uow, cmd=cmd: handlers.open_ticket(
-            UowTickets(uow), cmd, now, catalogue=catalogue, calendar=calendar, node_id="bench"))
-    events = tickets_store.events
+            lat=(y0 + y1) / 2, lng=(x0 + x1) / 2)
+        run_in_transaction(tickets_store, REGISTRY,
+                           lambda uow, cmd=cmd: open_ticket(uow, cmd, ctx))
 
-    def dispatched():
-        with tickets_store.reading() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(events).where(
-                events.c.event_type == "TicketDispatched")).scalar_one()
-
-    Grid = make_grid(grid_name, tickets_name, patrol_check_seconds=3600)
-    Tickets = make_tickets(tickets_name, grid_name, overdue_check_seconds=3600)
     with running(Grid, config=config), rpc_client(config) as proxy:
-        wait_until(lambda: getattr(proxy, grid_name).status()["grids"] == 792, timeout=60)
+        wait_until(lambda: getattr(proxy, Grid.name).status()["grids"] == 792, timeout=60)
         started = time.perf_counter()
         with running(Tickets, config=config):  # its relay now publishes the openings
-            wait_until(lambda: dispatched() >= n, timeout=600, interval=0.1)
+            wait_until(lambda: _count(tickets_store, "TicketDispatched") >= n, timeout=600,
+                       interval=0.1)
             elapsed = time.perf_counter() - started
     tickets_store.close()
     log(f"dispatch to the ticket: {n} openings: {elapsed:.1f}s")

@@ -1,10 +1,9 @@
 """Builders for tests with the grid service: its payloads for other services' tests, its config,
-the tickets events it consumes (made with the tickets service's own schemas), seeding."""
+the tickets events it consumes (made with the tickets service's own schemas; TicketOpened:
+``services.tickets.testing.ticket_opened``), seeding."""
 from __future__ import annotations
 
-import datetime as dt
 import json
-from typing import Optional
 
 from onegrid import config as cfg
 from onegrid.testing import CST, renamed, service_config
@@ -13,7 +12,7 @@ from .domain import events as ev
 from .schemas import EVENT_SCHEMAS
 
 __all__ = ["CST", "grid_config", "grid_service", "seeded", "square", "dispatch_decided",
-           "ticket_event", "ticket_opened", "decisions", "queue_depth"]
+           "ticket_event", "decisions", "queue_depth"]
 
 
 # --- grid's payloads, for other services' tests -----------------------------------------------
@@ -59,22 +58,9 @@ def square(x0, y0, size=0.01):
 # --- what the tickets service publishes ----------------------------------------------------------
 
 def ticket_event(event_class: type, **fields) -> dict:
-    """A payload of the tickets service's ``event_class``, dumped by its own schema."""
-    from services.tickets.schemas import EVENT_SCHEMAS as TICKET_SCHEMAS
-    return TICKET_SCHEMAS[event_class]().dump(event_class(**fields).fields())
-
-
-def ticket_opened(ticket_id, *, lat=None, lng=None, category="road_damage", grid_code=None,
-                  street="", community="", at: Optional[dt.datetime] = None) -> dict:
-    """A TicketOpened payload, made with the tickets service's event and schema."""
-    from services.tickets.domain.events import TicketOpened
-    at = at or dt.datetime.now(CST)
-    return ticket_event(
-        TicketOpened, ticket_id=ticket_id, at=at, actor_id="op-1", node_id="shazhou",
-        channel="hotline_12345", category_code=category, department="",
-        deadline_class="complaint", title="t", description="d", lat=lat, lng=lng, address=None,
-        grid_code=grid_code, street=street, community=community, reporter_name=None,
-        reporter_phone=None, attachments=(), deadline=at + dt.timedelta(days=13))
+    """A payload of the tickets service's ``event_class``, as it publishes it (its own schema)."""
+    from services.tickets.schemas import dump_event
+    return dump_event(event_class(**fields), public=True)
 
 
 # --- looking at the grid from outside -------------------------------------------------------------

@@ -8,8 +8,9 @@ import pytest
 from onegrid.testing import CST, FakeSource, rpc_client, running, wait_until
 from services.grid.seed import generate_district
 from services.grid.testing import (decisions, grid_config, grid_service, queue_depth, seeded,
-                                   square, ticket_event, ticket_opened)
+                                   square, ticket_event)
 from services.tickets.domain.events import TicketDispatched, TicketReturned
+from services.tickets.testing import ticket_opened
 
 pytestmark = pytest.mark.broker
 
@@ -92,7 +93,8 @@ def test_three_replicas_decide_a_burst_of_5000_openings_exactly_once_each(
     seeded(config, Grid)
     district = generate_district()
     rng = random.Random(7)
-    categories = ["road_damage", "sanitation", "noise", "fire_hazard", "food_safety"]
+    categories = ["road_damage", "stairwell_hygiene", "noise_nuisance", "fire_hazard",
+                  "food_safety"]
     openings = []
     for i in range(5000):
         g = rng.choice(district.grids)
