@@ -12,6 +12,10 @@ A reaction is a plain function ``reaction(uow, event, ctx)``; the service's ``RE
 table ``{source: {EventType: reaction}}`` is the one place a subscription is declared.
 Tables written by reactions are declared to the inbox (``Inbox(REACTIONS, tables=fn)``):
 they are created at setup and, unlike projections, never dropped by a replay.
+
+Beside the queue, the inbox starts a catch-up per source (``catchup.py``): it reads the
+source's log from where this consumer got to and hands it here the same way, so an event
+the broker never delivered (no queue yet, or the queue was lost) is applied too, once.
 """
 from __future__ import annotations
 
