@@ -2,7 +2,6 @@
 import collections
 import datetime as dt
 
-import eventlet
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.timer import timer
