@@ -28,6 +28,13 @@ class PublishRefused(Exception):
     """The broker nacked a message; the page will be published again."""
 
 
+def _database_away(error: Exception) -> bool:
+    """A lost or refused database connection (SQLAlchemy's OperationalError or invalidated)."""
+    import sqlalchemy as sa
+    return isinstance(error, sa.exc.DBAPIError) and (
+        isinstance(error, sa.exc.OperationalError) or error.connection_invalidated)
+
+
 def _direct(fn, *args, **kwargs):
     return fn(*args, **kwargs)
 
@@ -152,7 +159,7 @@ class Relay:
         """Publish while holding the lease, until ``stopped()``; back off after errors.
 
         A broker that is away (not there yet at start, or gone for minutes) is waited for:
-        one log line when the relay starts waiting, one when it publishes again, and a
+        one log line when the relay starts waiting, one when it runs again, and a
         retry every few seconds between (the page is published again, never skipped).
         """
         backoff, waiting_since = 0.5, None
@@ -162,8 +169,8 @@ class Relay:
                     sleep(self.lease_ttl / 3)
                     continue
                 published = self.publish_page()
-                if waiting_since is not None and published:
-                    log.warning("relay of %s publishes again, after %.0fs without the broker",
+                if waiting_since is not None:
+                    log.warning("relay of %s runs again, after %.0fs of waiting",
                                 self.service, time.monotonic() - waiting_since)
                     waiting_since = None
                 if published:
@@ -178,8 +185,14 @@ class Relay:
                                 safe_uri(self.amqp_uri), away)
                 sleep(backoff)
                 backoff = min(backoff * 2, 5)
-            except Exception:
-                log.exception("relay of %s failed; retrying in %.1fs", self.service, backoff)
+            except Exception as error:
+                if _database_away(error):
+                    if waiting_since is None:
+                        waiting_since = time.monotonic()
+                        log.warning("relay of %s waits for its database (%s)", self.service,
+                                    type(getattr(error, "orig", error)).__name__)
+                else:
+                    log.exception("relay of %s failed; retrying in %.1fs", self.service, backoff)
                 sleep(backoff)
                 backoff = min(backoff * 2, 5)
         self.close()
