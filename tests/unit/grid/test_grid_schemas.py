@@ -108,3 +108,11 @@ def test_every_command_schema_is_listed():
     from services.grid.handlers import COMMANDS
     assert c.PostWorker in COMMAND_SCHEMAS and len(COMMAND_SCHEMAS) == 16
     assert set(COMMAND_SCHEMAS) == set(COMMANDS)  # every command can be loaded and run
+
+
+def test_a_command_sent_by_an_actor_loads_into_its_command_without_the_actor_id():
+    from onegrid.inputs import actor_from, load_input
+    fields = {"worker_id": "w", "community_code": "c", "grid_code": "g", "post": "A"}
+    actor = actor_from({"id": "op-1", "role": "street_admin"}, fields)  # fills fields' actor_id
+    assert fields["actor_id"] == "op-1" and actor.id == "op-1"
+    assert c.PostWorker(**load_input(PostWorker, fields)) == c.PostWorker("w", "c", "g", "A")
