@@ -31,6 +31,12 @@ def derived_id(command_id: str, field: str) -> str:
 Handler = Callable[[UnitOfWork, object, object], object]
 
 
+def takes_actor_id(schema) -> bool:
+    """Whether a command's schema has an ``actor_id`` field for the kernel to fill in."""
+    instance = schema() if isinstance(schema, type) else schema
+    return "actor_id" in instance.fields
+
+
 class BoundCommands:
     def __init__(self, provider: "Commands", worker_ctx):
         self._provider = provider
@@ -62,7 +68,8 @@ class BoundCommands:
             raise InvalidInput({"command_id": ["Give a string of 1 to 200 characters."]})
         if new_id and not fields.get(new_id):
             fields[new_id] = derived_id(command_id, new_id) if command_id else new_event_id()
-        who = actor_from(actor, fields)
+        who = actor_from(actor, fields if takes_actor_id(self._provider.schemas[command_class])
+                         else None)
         cmd = self.load(command_class, fields)
         once = CommandId(command_id, fingerprint(cmd)) \
             if command_id else None

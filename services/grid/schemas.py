@@ -90,15 +90,7 @@ def _day():
 # --- commands ----------------------------------------------------------------------------------
 
 class _Command(Schema):
-    """A command's fields. ``actor_id`` (who acts, filled in from the caller's ``actor``) is
-    accepted and dropped: the envelope records who acted, and grid's commands don't carry it."""
-
-    actor_id = fields.String(load_default=None, allow_none=True)
-
-    @post_load
-    def _drop_actor(self, data, **kwargs):
-        data.pop("actor_id", None)
-        return data
+    """A command's fields (who acts is the envelope's, so grid's commands don't carry it)."""
 
 
 class RegisterStreet(_Command):
