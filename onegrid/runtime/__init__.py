@@ -8,3 +8,4 @@ from .dead_letters import DeadLetters  # noqa: F401
 from .inbox import Inbox  # noqa: F401
 from .rpc import rpc  # noqa: F401
 from .store import EventLogRpc, Setup, Store, StoreKeeper  # noqa: F401
+from .timer import timer  # noqa: F401

@@ -7,10 +7,8 @@ is ``GRID_PATROL_CHECK_SECONDS`` (30).
 """
 from __future__ import annotations
 
-from nameko.timer import Timer
-
 from onegrid.inputs import load_input
-from onegrid.runtime import Commands, EventLogRpc, Inbox, Store, consume, rpc
+from onegrid.runtime import Commands, EventLogRpc, Inbox, Store, consume, rpc, timer
 
 from . import reads
 from .context import build_context
@@ -26,14 +24,6 @@ from .schemas import COMMAND_SCHEMAS, REGISTRY, DispatchTicket, Locate, Roster
 
 #: missed rounds recorded per transaction
 MISSED_BATCH = 100
-
-
-class PatrolTimer(Timer):
-    """nameko's timer, its interval from the config's ``GRID_PATROL_CHECK_SECONDS``."""
-
-    def setup(self):
-        self.interval = float(self.container.config.get("GRID_PATROL_CHECK_SECONDS",
-                                                        self.interval))
 
 
 class GridService(EventLogRpc):
@@ -114,7 +104,7 @@ class GridService(EventLogRpc):
         """Report a problem found on a patrol: ``ProblemReported``, which tickets opens as a ticket."""
         return self.commands.run(ReportProblem, fields, actor)
 
-    @PatrolTimer.decorator(interval=30)
+    @timer("GRID_PATROL_CHECK_SECONDS", 30)
     def check_patrols(self):
         """Record missed patrol windows and move tickets away from workers who are away."""
         ctx = self.store.context

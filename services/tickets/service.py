@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from nameko.timer import timer
-
 from onegrid.envelope import Envelope
-from onegrid.runtime import Commands, EventLogRpc, Inbox, Store, consume, rpc
+from onegrid.runtime import Commands, EventLogRpc, Inbox, Store, consume, rpc, timer
 
 from . import reads
 from .context import build_context
@@ -24,7 +22,8 @@ from .handlers import COMMANDS, REACTIONS
 from .projections import projections
 from .schemas import COMMAND_SCHEMAS, REGISTRY
 
-#: seconds between two looks for deadlines passed unresolved (every replica looks)
+#: seconds between two looks for deadlines passed unresolved (every replica looks), unless
+#: the config's ``TICKETS_OVERDUE_SECONDS`` says otherwise
 OVERDUE_CHECK_SECONDS = 30
 #: tickets marked overdue in one transaction
 OVERDUE_BATCH = 100
@@ -147,7 +146,7 @@ class TicketsService(EventLogRpc):
 
     # -- the overdue timer ------------------------------------------------------------------
 
-    @timer(interval=OVERDUE_CHECK_SECONDS)
+    @timer("TICKETS_OVERDUE_SECONDS", OVERDUE_CHECK_SECONDS)
     def check_overdue(self) -> int:
         """Record TicketOverdue for every deadline passed unresolved (safe on every replica)."""
         ctx = self.store.context

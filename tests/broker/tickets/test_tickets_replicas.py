@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 from nameko.exceptions import RemoteError
-from nameko.timer import timer
 
 from onegrid.testing import Clock, renamed, rpc_client, running, service_config, wait_until
 from services.tickets.domain import Ticket
@@ -14,14 +13,6 @@ from services.tickets.testing import open_fields
 pytestmark = pytest.mark.broker
 
 DB = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-class QuickOverdue(TicketsService):
-    """The service with its overdue timer every 50 ms."""
-
-    @timer(interval=0.05)
-    def check_overdue(self):
-        return super().check_overdue()
 
 
 def _config(amqp_uri, tmp_path, unique, db, request, clock=None):
@@ -111,7 +102,8 @@ def test_two_replicas_record_each_overdue_deadline_exactly_once(
         ticks["calls"] += 1
         return clock()
     config = _config(amqp_uri, tmp_path, unique, db, request, clock=counted)
-    Tickets = renamed(QuickOverdue, f"tickets{unique}")
+    config["TICKETS_OVERDUE_SECONDS"] = 0.05  # every 50 ms
+    Tickets = renamed(TicketsService, f"tickets{unique}")
     with running(Tickets, Tickets, config=config), rpc_client(config) as proxy:
         tickets = getattr(proxy, Tickets.name)
         # emergencies opened three days ago: due by the end of that day

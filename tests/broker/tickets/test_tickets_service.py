@@ -6,8 +6,6 @@ import kombu
 import pytest
 from nameko.exceptions import RemoteError
 
-from nameko.timer import timer
-
 from onegrid.amqp import declare_events_exchange, events_exchange
 from onegrid.projections import replay
 from onegrid.runtime import Setup
@@ -23,19 +21,13 @@ pytestmark = pytest.mark.broker
 SUPERVISOR = {"id": "sup-1", "role": "supervisor"}
 
 
-class QuickOverdue(TicketsService):
-    """The service with its overdue timer every 0.2 s."""
-
-    @timer(interval=0.2)
-    def check_overdue(self):
-        return super().check_overdue()
-
-
-def setup(amqp_uri, tmp_path, unique, service=TicketsService, clock=None):
+def setup(amqp_uri, tmp_path, unique, clock=None, overdue_seconds=None):
     """The service class under a random name, and its config."""
     name = f"tickets{unique}"
-    return renamed(service, name), service_config(amqp_uri, tmp_path, name, unique=unique,
-                                                  clock=clock)
+    config = service_config(amqp_uri, tmp_path, name, unique=unique, clock=clock)
+    if overdue_seconds is not None:
+        config["TICKETS_OVERDUE_SECONDS"] = overdue_seconds
+    return renamed(TicketsService, name), config
 
 
 def full_lifecycle(tickets, tid, worker="w-1"):
@@ -203,7 +195,7 @@ def test_the_reporter_phone_never_leaves_the_service(amqp_uri, tmp_path, unique)
 def test_replaying_the_projections_from_the_log_gives_the_live_read_model(
         amqp_uri, tmp_path, unique):
     clock = Clock()
-    Tickets, config = setup(amqp_uri, tmp_path, unique, QuickOverdue, clock)
+    Tickets, config = setup(amqp_uri, tmp_path, unique, clock, overdue_seconds=0.2)
     store = open_store(Tickets, config)
     try:
         with running(Tickets, Tickets, config=config), rpc_client(config) as proxy:
