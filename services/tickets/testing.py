@@ -39,27 +39,6 @@ def ticket_opened(ticket_id, *, lat=None, lng=None, category="road_damage", grid
     return dump_event(event, public=True)
 
 
-# -- the grid's payloads that tickets' tests send ----------------------------------------------
-
-def dispatch_decided(ticket_id, ticket_version, assignee_kind="worker", assignee_id="w-1",
-                     trigger="opened", grid_code="SZ-ZC-03") -> dict:
-    """A DispatchDecided payload, checked against the grid's schema when it can be imported.
-
-    It belongs in the grid's testing module; it is here until the grid's has one.
-    """
-    payload = {"ticket_id": ticket_id, "ticket_version": ticket_version,
-               "assignee_kind": assignee_kind, "assignee_id": assignee_id,
-               "grid_code": grid_code, "community_code": "zhongcheng", "street_code": "shazhou",
-               "step": "post_a", "reason": f"{assignee_id} holds the A post", "rule_version": 1,
-               "trigger": trigger}
-    try:
-        from services.grid.schemas import EVENT_SCHEMAS
-    except ImportError:
-        return payload
-    schema = next(s for e, s in EVENT_SCHEMAS.items() if e.__name__ == "DispatchDecided")()
-    return schema.dump(schema.load(payload))
-
-
 # -- tests of the tickets service ---------------------------------------------------------------
 
 def open_fields(ticket_id: Optional[str], **overrides) -> dict:

@@ -7,7 +7,8 @@ from onegrid.testing import (CST, FakeSource, renamed, rpc_client, running, serv
                              wait_until)
 from services.tickets.domain import Ticket
 from services.tickets.service import TicketsService
-from services.tickets.testing import dispatch_decided, open_fields, open_store
+from services.grid.testing import dispatch_decided
+from services.tickets.testing import open_fields, open_store
 
 pytestmark = pytest.mark.broker
 
