@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from onegrid.envelope import Envelope
 from onegrid.projections import Projection
 
-from .tables import GridTables, make_tables
+from .tables import GridTables
 
 MAP_EVENTS = frozenset({
     "StreetRegistered", "CommunityRegistered", "GridDrawn", "CommunityGridDesignated",
@@ -131,7 +131,3 @@ class PatrolProjection(Projection):
 def projections(ctx) -> list[Projection]:
     """The grid's read models over the context's tables."""
     return [MapProjection(ctx.tables), PatrolProjection(ctx.tables)]
-
-
-#: the read models of a grid service running under its own name (``grid_`` tables)
-PROJECTIONS = [MapProjection(make_tables()), PatrolProjection(make_tables())]

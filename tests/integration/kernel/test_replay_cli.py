@@ -3,9 +3,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from onegrid import config as cfg
-from onegrid.cli import main
+from onegrid.cli import _env_config, _projections, main
 from onegrid.projections import catch_up
-from services.grid.projections import PROJECTIONS
 
 
 def dump(store, projection):
@@ -23,7 +22,9 @@ def test_replay_rebuilds_the_grid_map_exactly_as_the_live_fold_built_it(tmp_path
     seeded = runner.invoke(main, ["seed"])
     assert seeded.exit_code == 0, seeded.output
     store = cfg.open_service_store("grid")
-    map_projection = next(p for p in PROJECTIONS if p.name == "grid_map")
+    # the read models as the CLI builds them (the service's composition root)
+    map_projection = next(p for p in _projections("grid", _env_config())
+                          if p.name == "grid_map")
     map_projection.create(store.engine)
     catch_up(store, map_projection)  # what the running service folds
     live = dump(store, map_projection)
