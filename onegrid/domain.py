@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Iterable
+from typing import ClassVar, Iterable
 
 from .errors import DomainError  # noqa: F401  (the root of every typed error)
 
@@ -36,12 +36,34 @@ class Aggregate:
 
     Subclasses implement ``apply(event)`` (usually dispatching on the event's class)
     and command methods that check rules, then call ``_record(event)``.
+
+    Each aggregate ``x`` lives on the stream ``<kind>/<x>`` (``Ticket.stream_id("T-1")`` is
+    ``ticket/T-1``; docs/architecture.md): a subclass names its ``kind``, ``of(x)`` is a new one
+    on its own stream, and ``key`` is ``x`` again.
     """
+
+    #: the stream kind, lower case after the aggregate (``ticket``, ``worker``, ``ledger``)
+    kind: ClassVar[str] = ""
 
     def __init__(self, aggregate_id: str):
         self.id = aggregate_id
         self.version = 0
         self._pending: list[DomainEvent] = []
+
+    @classmethod
+    def stream_id(cls, *parts) -> str:
+        """The stream of one aggregate: ``<kind>/<part>[/<part>...]``."""
+        return "/".join((cls.kind, *map(str, parts)))
+
+    @classmethod
+    def of(cls, *parts):
+        """A new aggregate, with no events yet, on its own stream."""
+        return cls(cls.stream_id(*parts))
+
+    @property
+    def key(self) -> str:
+        """The aggregate's id without its stream kind (``T-1`` of ``ticket/T-1``)."""
+        return self.id.removeprefix(f"{self.kind}/")
 
     @classmethod
     def rehydrate(cls, aggregate_id: str, events: Iterable[DomainEvent]):

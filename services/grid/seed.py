@@ -260,13 +260,13 @@ def build_aggregates(district: District, geometry: Geometry) -> Seeded:
     """Run the domain's commands that build ``district`` on fresh aggregates (events pending)."""
     streets: dict[str, Street] = {}
     for s in district.streets:
-        street = Street(Street.stream_id(s.code))
+        street = Street.of(s.code)
         street.register(s.name, s.name_zh, s.boundary, geometry=geometry,
                         siblings={c: o.boundary for c, o in streets.items()})
         streets[s.code] = street
     communities: dict[str, Community] = {}
     for c in district.communities:
-        community = Community(Community.stream_id(c.code))
+        community = Community.of(c.code)
         community.register(c.street_code, c.name, "", c.boundary, geometry=geometry,
                            street_boundary=streets[c.street_code].boundary,
                            siblings={k: o.boundary for k, o in communities.items()
@@ -284,7 +284,7 @@ def build_aggregates(district: District, geometry: Geometry) -> Seeded:
             communities[grid_code.rsplit("-", 1)[0]].post(w.id, grid_code, post)
     departments: dict[str, Department] = {}
     for d in district.departments:
-        department = Department(Department.stream_id(d.code))
+        department = Department.of(d.code)
         department.register(d.name, d.name_zh)
         department.set_categories(d.keeps)
         departments[d.code] = department

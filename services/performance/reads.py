@@ -33,7 +33,7 @@ def record(q, worker_id: str) -> WorkerRecord:
 
 def ledger(q, worker_id: str, quarter: Quarter) -> Ledger:
     """A worker's ledger of a quarter (empty when nothing was credited)."""
-    return q.load(Ledger, Ledger.stream_id(worker_id, quarter)) or Ledger.for_worker(worker_id, quarter)
+    return q.load(Ledger, Ledger.stream_id(worker_id, quarter)) or Ledger.of(worker_id, quarter)
 
 
 def street_period(q, street: str) -> StreetPeriod:

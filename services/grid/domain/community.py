@@ -30,7 +30,7 @@ def other_post(post: str) -> str:
 class Street(Named):
     """A street office (街道). Stream ``street/<code>``, e.g. ``street/shazhou``."""
 
-    stream_kind = "street"
+    kind = "street"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
@@ -83,7 +83,7 @@ class Community(Named):
     Stream ``community/<code>``, e.g. ``community/shazhou-zhongcheng``.
     """
 
-    stream_kind = "community"
+    kind = "community"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
@@ -288,7 +288,7 @@ class Community(Named):
 class Department(Named):
     """One of the 14 departments folded into the grid. Stream ``department/<code>``."""
 
-    stream_kind = "department"
+    kind = "department"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)

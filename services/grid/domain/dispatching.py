@@ -17,7 +17,7 @@ from .streams import Named
 class TicketDispatch(Named):
     """Who handled each opening of one ticket, decided by ``domain.dispatch_rule``."""
 
-    stream_kind = "dispatch"
+    kind = "dispatch"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)

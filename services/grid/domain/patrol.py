@@ -33,7 +33,7 @@ def _check_aware(at: dt.datetime) -> None:
 class Patrol(Named):
     """One patrol of one grid by one worker: start, report problems, finish."""
 
-    stream_kind = "patrol"
+    kind = "patrol"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
@@ -105,7 +105,7 @@ class Patrol(Named):
 class PatrolRound(Named):
     """One grid's patrol window on one day; holds at most one ``PatrolMissed``."""
 
-    stream_kind = "missed"
+    kind = "missed"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)

@@ -19,14 +19,14 @@ from .scoring import WorkerCounts, WorkerQuarterInput
 from .worker import WorkerRecord
 
 HUNDRED = Decimal(100)
-STREAM = "ledger/"
-
 class Ledger(Aggregate):
     """What one worker did in one quarter: credited ticket and patrol events, and scores."""
 
+    kind = "ledger"
+
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
-        worker_id, _, quarter = aggregate_id.removeprefix(STREAM).rpartition("/")
+        worker_id, _, quarter = self.key.rpartition("/")
         self.worker_id = worker_id
         self.quarter = Quarter.parse(quarter)
         self.sources: dict[str, list[str]] = {o: [] for o in TICKET_OUTCOMES}
@@ -36,15 +36,10 @@ class Ledger(Aggregate):
         self.assessments: dict[str, AssessmentRecorded] = {}
         self.current_assessment: Optional[AssessmentRecorded] = None
 
-    @staticmethod
-    def stream_id(worker_id: str, quarter: Quarter | str) -> str:
-        """``ledger/<worker id>/<quarter>``, e.g. ``ledger/w-1/2026Q3``."""
-        return f"{STREAM}{worker_id}/{Quarter.parse(quarter)}"
-
     @classmethod
-    def for_worker(cls, worker_id: str, quarter: Quarter | str) -> "Ledger":
-        """A new, empty ledger of a worker's quarter (on its own stream)."""
-        return cls(cls.stream_id(worker_id, quarter))
+    def stream_id(cls, worker_id: str, quarter: Quarter | str) -> str:
+        """``ledger/<worker id>/<quarter>``, e.g. ``ledger/w-1/2026Q3``."""
+        return super().stream_id(worker_id, Quarter.parse(quarter))
 
     def credit_ticket(self, ticket_id: str, outcome: str, source_event_id: str) -> bool:
         """Credit a ticket event to this worker's quarter; False for a redelivery."""

@@ -23,11 +23,11 @@ from .periods import Quarter, quarters_of
 from .policy import PayPolicy, policy_in_force
 from .scoring import QuarterGrade, WorkerQuarterInput, WorkerYearInput, score_quarter, score_year
 
-STREAM = "period/"
-
 
 class StreetPeriod(Aggregate):
     """A street office's pay policies and its closed quarters and years."""
+
+    kind = "period"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
@@ -37,19 +37,9 @@ class StreetPeriod(Aggregate):
         self.figures: dict[tuple[str, str], Figure] = {}  # (period, worker) → figure
         self.paid_in: dict[str, list[PayAdjusted]] = {}  # quarter → adjustments paid in it
 
-    @staticmethod
-    def stream_id(street: str) -> str:
-        """``period/<street>``, e.g. ``period/shazhou``."""
-        return f"{STREAM}{street}"
-
-    @classmethod
-    def of(cls, street: str) -> "StreetPeriod":
-        """A new street office with no policy and nothing closed (on its own stream)."""
-        return cls(cls.stream_id(street))
-
     @property
     def street(self) -> str:
-        return self.id.removeprefix(STREAM)
+        return self.key
 
     # -- policy
 

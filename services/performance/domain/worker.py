@@ -15,8 +15,6 @@ from onegrid.errors import InvalidInput
 from .events import WorkerLeftPost, WorkerPosted
 from .periods import Quarter
 
-STREAM = "worker/"
-
 @dataclasses.dataclass
 class Stint:
     street: str
@@ -34,24 +32,16 @@ class Stint:
 class WorkerRecord(Aggregate):
     """The posts one worker held: where, which post (A/B), which pay level, from when."""
 
+    kind = "worker"
+
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
         self.stints: list[Stint] = []
         self.seen: set[str] = set()
 
-    @staticmethod
-    def stream_id(worker_id: str) -> str:
-        """``worker/<worker id>``."""
-        return f"{STREAM}{worker_id}"
-
-    @classmethod
-    def of(cls, worker_id: str) -> "WorkerRecord":
-        """A new, empty record of a worker (on its own stream)."""
-        return cls(cls.stream_id(worker_id))
-
     @property
     def worker_id(self) -> str:
-        return self.id.removeprefix(STREAM)
+        return self.key
 
     @property
     def is_known(self) -> bool:

@@ -24,7 +24,6 @@ from .events import (AssigneeKind, CallbackRecorded, Channel, DeadlineClass,
                      TicketReopened, TicketResolved, TicketReturned, TicketSupervised)
 from .lifecycle import TRANSITIONS, UNRESOLVED_STATES, TicketState, allowed_commands
 
-STREAM = "ticket/"
 _LEVEL_RANK = {Level.COMMUNITY: 0, Level.STREET: 1, Level.DISTRICT: 2}
 
 
@@ -46,6 +45,8 @@ def _text(name: str, value, *, required: bool = True) -> Optional[str]:
 
 class Ticket(Aggregate):
     """One ticket's life, from intake to close."""
+
+    kind = "ticket"
 
     def __init__(self, aggregate_id: str):
         super().__init__(aggregate_id)
@@ -72,19 +73,9 @@ class Ticket(Aggregate):
 
     # -- reading ---------------------------------------------------------------------------
 
-    @staticmethod
-    def stream_id(ticket_id: str) -> str:
-        """``ticket/<ticket id>``: the stream of one ticket."""
-        return f"{STREAM}{ticket_id}"
-
-    @classmethod
-    def of(cls, ticket_id: str) -> "Ticket":
-        """A new ticket, not yet opened, on its own stream."""
-        return cls(cls.stream_id(ticket_id))
-
     @property
     def ticket_id(self) -> str:
-        return self.id.removeprefix(STREAM)
+        return self.key
 
     @property
     def allowed(self) -> tuple[str, ...]:

@@ -66,7 +66,7 @@ class Office:
             touched = sorted(self.street.quarters)  # a posting can change any quarter's days
         else:
             worker, _, quarter = key.rpartition("/")
-            ledger = self.ledgers.setdefault(key, Ledger.for_worker(worker, quarter))
+            ledger = self.ledgers.setdefault(key, Ledger.of(worker, quarter))
             if msg.kind == "ticket":
                 ledger.credit_ticket(*msg.data, source_event_id=msg.event_id)
             elif msg.kind == "patrol":

@@ -67,7 +67,7 @@ def test_policy_versions_follow_each_other_and_never_reach_back_into_a_closed_qu
 
 
 def test_a_redelivered_input_is_not_counted_twice():
-    ledger = Ledger.for_worker("w-1", Q3)
+    ledger = Ledger.of("w-1", Q3)
     assert ledger.credit_ticket("t1", "closed", "evt-1") is True
     assert ledger.credit_ticket("t1", "closed", "evt-1") is False
     assert ledger.counts().closed == 1 and len(ledger.collect()) == 1
@@ -75,17 +75,17 @@ def test_a_redelivered_input_is_not_counted_twice():
 
 def test_an_unknown_ticket_outcome_is_refused():
     with pytest.raises(InvalidInput, match="use one of"):
-        Ledger.for_worker("w-1", Q3).credit_ticket("t1", "lost", "evt-1")
+        Ledger.of("w-1", Q3).credit_ticket("t1", "lost", "evt-1")
 
 
 @pytest.mark.parametrize("score", [Decimal("-0.01"), Decimal("100.01"), 99.5, Decimal("NaN")])
 def test_a_score_outside_0_to_100_is_refused(score):
     with pytest.raises(InvalidScore):
-        Ledger.for_worker("w-1", Q3).record_assessment("a1", "assessor", score)
+        Ledger.of("w-1", Q3).record_assessment("a1", "assessor", score)
 
 
 def test_a_second_score_must_supersede_the_current_one_with_a_reason():
-    ledger = Ledger.for_worker("w-1", Q3)
+    ledger = Ledger.of("w-1", Q3)
     ledger.record_assessment("a1", "assessor", Decimal(70))
     assert ledger.record_assessment("a1", "assessor", Decimal(70)) is False  # retried command
     with pytest.raises(AssessmentAlreadyRecorded):
