@@ -34,16 +34,19 @@ def main():
 
 def service_classes(names=SERVICES) -> list:
     """The nameko service classes that exist: ``SERVICE`` in ``services/<name>/service.py``."""
-    found = []
-    for name in names:
-        try:
-            module = importlib.import_module(f"services.{name}.service")
-        except ModuleNotFoundError as missing:
-            if missing.name != f"services.{name}.service":
-                raise
-            continue
-        found.append(module.SERVICE)
-    return found
+    modules = (_service_module(name, "service") for name in names)
+    return [module.SERVICE for module in modules if module is not None]
+
+
+def _service_module(service: str, module: str):
+    """``services.<service>.<module>``, or None when the service has no such module."""
+    name = f"services.{service}.{module}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as missing:
+        if missing.name != name:
+            raise
+        return None
 
 
 @main.command()
@@ -197,12 +200,7 @@ def docs_events(output):
 
 def _add_service_commands():
     for service in SERVICES:
-        try:
-            module = importlib.import_module(f"services.{service}.cli")
-        except ModuleNotFoundError as missing:
-            if missing.name != f"services.{service}.cli":
-                raise
-            continue
+        module = _service_module(service, "cli")
         for command in getattr(module, "COMMANDS", ()):
             main.add_command(command)
 
