@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -133,6 +134,25 @@ def running(*service_classes, config: dict):
 def rpc_client(config: dict, timeout: float = 30):
     with ClusterRpcProxy(config, timeout=timeout) as proxy:
         yield proxy
+
+
+def at_once(fn, times: int, *, conflict: type, threads=threading) -> list:
+    """Run ``fn`` in ``times`` threads started together; what each returned, or ``"conflict"``
+    where it raised ``conflict``. ``threads`` is the threading module to use (eventlet's
+    ``original("threading")`` for OS threads)."""
+    outcomes = []
+
+    def one():
+        try:
+            outcomes.append(fn())
+        except conflict:
+            outcomes.append("conflict")
+    started = [threads.Thread(target=one) for _ in range(times)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return outcomes
 
 
 def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05, message: str = ""):

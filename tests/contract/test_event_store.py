@@ -1,6 +1,5 @@
 """One contract for every event store: the in-memory fake, SQLite and PostgreSQL."""
 import datetime as dt
-import threading
 
 import pytest
 
@@ -8,6 +7,7 @@ from onegrid.envelope import Actor, NewEvent
 from onegrid.store import DuplicateEvent, TrackingConflict, WrongExpectedVersion
 from onegrid.store.memory import InMemoryEventStore
 from onegrid.store.sql import SqlEventStore
+from onegrid.testing import at_once
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -139,20 +139,11 @@ def test_a_lease_has_one_holder_until_it_expires_or_is_released(store):
 
 def test_concurrent_appends_to_one_stream_let_exactly_one_win(store):
     store.append("t-1", 0, opened(1))
-    outcomes = []
 
     def writer():
-        try:
-            store.append("t-1", 1, opened(1))
-            outcomes.append("ok")
-        except WrongExpectedVersion:
-            outcomes.append("conflict")
-
-    threads = [threading.Thread(target=writer) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        store.append("t-1", 1, opened(1))
+        return "ok"
+    outcomes = at_once(writer, 4, conflict=WrongExpectedVersion)
     assert sorted(outcomes) == ["conflict"] * 3 + ["ok"]
     assert [e.version for e in store.read_stream("t-1")] == [1, 2]
 

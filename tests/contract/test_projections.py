@@ -6,6 +6,7 @@ from onegrid.envelope import NewEvent
 from onegrid.projections import Projection, catch_up, checkpoint_name, replay
 from onegrid.store import TrackingConflict
 from onegrid.store.sql import SqlEventStore
+from onegrid.testing import at_once
 
 
 class OpenTickets(Projection):
@@ -130,19 +131,8 @@ def test_two_runners_folding_the_same_page_at_once_apply_it_once(store, unique):
     projection = EventCount(real_threading.Barrier(2, timeout=10))
     projection.create(store.engine)
     fill(store, 3)
-    outcomes = []
-
-    def run():
-        try:
-            outcomes.append(catch_up(store, projection, max_pages=1))
-        except TrackingConflict:
-            outcomes.append("conflict")
-
-    threads = [real_threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(lambda: catch_up(store, projection, max_pages=1), 2,
+                       conflict=TrackingConflict, threads=real_threading)
     with store.reading() as conn:
         counted = conn.execute(sa.select(sa.func.count()).select_from(EventCount.table)).scalar()
     EventCount.metadata.drop_all(store.engine)
