@@ -78,15 +78,20 @@ def test_a_ticket_travels_from_the_hotline_to_its_grid_worker_and_is_closed(node
                                 timeout=30)
             assert [t["ticket_id"] for t in listed] == [ticket_id]
     finally:
-        node.send_signal(signal.SIGINT)
-        try:
-            node.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            node.kill()
-        log.close()
+        _stop(node, log)
     output = (tmp_path / "node.log").read_text()
     assert "running tickets, grid, performance" in output
     assert "dead-lettered" not in output, output[-3000:]
+
+
+def _stop(process, log):
+    """Interrupt the process as Ctrl-C would, kill it if it does not end in 30 s; close its log."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
 
 
 def _answers(method, *args):
@@ -115,9 +120,4 @@ def test_each_service_runs_alone_under_nameko_run_with_its_config_file(service, 
         assert answered == ("log", [])  # a fresh node: an empty log, served over RPC
         assert (tmp_path / f"{service}.sqlite").exists()
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        _stop(process, log)
