@@ -183,14 +183,19 @@ def test_services_started_before_the_broker_serve_when_it_comes(private_broker, 
     ledger = services("ledger", "Ledger", uri)
     echo = services("echo", "Echo", uri)
     tickets = services("tickets", "services.tickets.service:TicketsService", uri)
+    grid = services("grid", "services.grid.service:GridService", uri)
+    performance = services("performance", "services.performance.service:PerformanceService", uri)
     wait_until(lambda: "waits for the broker" in echo.log(), timeout=30,
                message="echo never said it waits for the broker")
     wait_until(lambda: "waits for the broker" in tickets.log(), timeout=30,
                message="tickets never said it waits for the broker")
     wait_until(lambda: "Error connecting to broker" in ledger.log(), timeout=30,
                message="ledger never said it waits for the broker")
+    for service in (grid, performance):
+        wait_until(lambda: "waits for the broker" in service.log(), timeout=30,
+                   message=f"{service.name} never said it waits for the broker")
     time.sleep(5)
-    assert ledger.alive() and echo.alive() and tickets.alive(), \
+    assert all(s.alive() for s in (ledger, echo, tickets, grid, performance)), \
         "a service exited while the broker was down"
 
     came = time.monotonic()
@@ -205,6 +210,9 @@ def test_services_started_before_the_broker_serve_when_it_comes(private_broker, 
                                                   **open_fields(None))),
                         timeout=90, interval=0.5, message="tickets did not serve")
     assert call(uri, "tickets", "get_ticket", ticket_id=opened["ticket_id"])["state"]
+    wait_until(lambda: all(_try(lambda n=n: call(uri, n, "read_log", timeout=5, limit=1)) is not None
+                           for n in ("grid", "performance")), timeout=90,
+               interval=0.5, message="grid and performance did not serve once the broker came")
 
     client = Client(uri)
     result = client.send("start-1", text="hello")
