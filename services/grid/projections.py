@@ -34,9 +34,8 @@ class MapProjection(Projection):
     def __init__(self, tables: GridTables):
         self.t = tables
         self.name = f"{tables.prefix}map"
-        self.metadata = sa.MetaData()
-        for name in ("streets", "communities", "grids", "workers", "leave", "departments", "meta"):
-            getattr(tables, name).to_metadata(self.metadata)
+        self.metadata = tables.metadata_of("streets", "communities", "grids", "workers", "leave",
+                                           "departments", "meta")
 
     def apply_page(self, conn, envelopes: Sequence[Envelope]) -> None:
         changed = False
@@ -106,9 +105,7 @@ class PatrolProjection(Projection):
     def __init__(self, tables: GridTables):
         self.t = tables
         self.name = f"{tables.prefix}patrols"
-        self.metadata = sa.MetaData()
-        for name in ("patrols", "missed"):
-            getattr(tables, name).to_metadata(self.metadata)
+        self.metadata = tables.metadata_of("patrols", "missed")
 
     def apply(self, conn, e: Envelope) -> None:
         t, p, kind = self.t, e.payload, e.event_type

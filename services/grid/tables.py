@@ -29,6 +29,13 @@ class GridTables:
                 return table
         raise AttributeError(name)
 
+    def metadata_of(self, *names: str) -> sa.MetaData:
+        """A metadata of the named tables alone (one read model's, for its create and drop)."""
+        metadata = sa.MetaData()
+        for name in names:
+            getattr(self, name).to_metadata(metadata)
+        return metadata
+
 
 _NAMES = {"streets": "map_streets", "communities": "map_communities", "grids": "map_grids",
           "workers": "map_workers", "leave": "map_leave", "departments": "map_departments",
