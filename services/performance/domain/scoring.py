@@ -272,17 +272,21 @@ class QuarterResult:
     base_pay_fen: int
 
 
+class _Scores:
+    """A period's results per worker (``results``), each with its payout."""
+
+    @property
+    def total_pay_fen(self) -> int:
+        return sum(r.payout.pay_fen for r in self.results.values())
+
+
 @dataclasses.dataclass(frozen=True)
-class QuarterScores:
+class QuarterScores(_Scores):
     quarter: Quarter
     policy_version: int
     workload_median: Decimal
     results: dict[str, QuarterResult]
     budget_fen: int | None
-
-    @property
-    def total_pay_fen(self) -> int:
-        return sum(r.payout.pay_fen for r in self.results.values())
 
 
 def base_pay_fen(policy: PayPolicy, standard_fen: int, days: int, period_days: int) -> int:
@@ -345,15 +349,11 @@ class YearResult:
 
 
 @dataclasses.dataclass(frozen=True)
-class YearScores:
+class YearScores(_Scores):
     year: int
     policy_version: int
     results: dict[str, YearResult]
     budget_fen: int | None
-
-    @property
-    def total_pay_fen(self) -> int:
-        return sum(r.payout.pay_fen for r in self.results.values())
 
 
 def annual_grade(policy: PayPolicy, quarters: Sequence[QuarterGrade]) -> tuple[Decimal | None, Band, bool]:
