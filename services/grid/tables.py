@@ -11,44 +11,25 @@ Two groups:
 """
 from __future__ import annotations
 
-import dataclasses
+import functools
 
 import sqlalchemy as sa
 
-
-@dataclasses.dataclass
-class GridTables:
-    prefix: str
-    projection: sa.MetaData
-    reactions: sa.MetaData
-
-    def __getattr__(self, name):  # grid.tables.grids -> the "<prefix>map_grids" table
-        for md in (self.__dict__["projection"], self.__dict__["reactions"]):
-            table = md.tables.get(f"{self.__dict__['prefix']}{_NAMES.get(name, name)}")
-            if table is not None:
-                return table
-        raise AttributeError(name)
-
-    def metadata_of(self, *names: str) -> sa.MetaData:
-        """A metadata of the named tables alone (one read model's, for its create and drop)."""
-        metadata = sa.MetaData()
-        for name in names:
-            getattr(self, name).to_metadata(metadata)
-        return metadata
+from onegrid.tables import Tables
 
 
-_NAMES = {"streets": "map_streets", "communities": "map_communities", "grids": "map_grids",
-          "workers": "map_workers", "leave": "map_leave", "departments": "map_departments",
-          "meta": "map_meta", "patrols": "patrols", "missed": "patrol_missed",
-          "tickets": "tickets"}
+class GridTables(Tables):
+    """The grid's tables: ``tables.grids`` is the ``<prefix>map_grids`` table."""
 
-_CACHE: dict[str, GridTables] = {}
+    names = {"streets": "map_streets", "communities": "map_communities", "grids": "map_grids",
+             "workers": "map_workers", "leave": "map_leave", "departments": "map_departments",
+             "meta": "map_meta", "patrols": "patrols", "missed": "patrol_missed",
+             "tickets": "tickets"}
 
 
+@functools.cache
 def make_tables(prefix: str = "grid_") -> GridTables:
     """The grid's read-model tables with ``prefix`` (one object per prefix)."""
-    if prefix in _CACHE:
-        return _CACHE[prefix]
     md = sa.MetaData()
     text = sa.Text
     sa.Table(f"{prefix}map_streets", md,
@@ -113,6 +94,4 @@ def make_tables(prefix: str = "grid_") -> GridTables:
              sa.Column("assignee_id", sa.String(100), index=True),
              sa.Column("open", sa.Boolean, nullable=False, default=True),
              sa.Column("version", sa.Integer, nullable=False))
-    tables = GridTables(prefix, md, reactions)
-    _CACHE[prefix] = tables
-    return tables
+    return GridTables(prefix, projection=md, reactions=reactions)

@@ -14,37 +14,25 @@ Two groups:
 """
 from __future__ import annotations
 
-import dataclasses
+import functools
 
 import sqlalchemy as sa
 
-
-@dataclasses.dataclass
-class PerformanceTables:
-    prefix: str
-    reactions: sa.MetaData
-    projection: sa.MetaData
-
-    def __getattr__(self, name):  # tables.grids -> the "<prefix>in_grids" table
-        for md in (self.__dict__["reactions"], self.__dict__["projection"]):
-            table = md.tables.get(f"{self.__dict__['prefix']}{_NAMES.get(name, name)}")
-            if table is not None:
-                return table
-        raise AttributeError(name)
+from onegrid.tables import Tables
 
 
-_NAMES = {"grids": "in_grids", "communities": "in_communities", "workers": "in_workers",
-          "posts": "in_posts", "leave": "in_leave", "tickets": "in_tickets",
-          "members": "in_members", "closed": "in_closed", "payroll": "payroll",
-          "totals": "pay_totals"}
+class PerformanceTables(Tables):
+    """The performance service's tables: ``tables.grids`` is the ``<prefix>in_grids`` table."""
 
-_CACHE: dict[str, PerformanceTables] = {}
+    names = {"grids": "in_grids", "communities": "in_communities", "workers": "in_workers",
+             "posts": "in_posts", "leave": "in_leave", "tickets": "in_tickets",
+             "members": "in_members", "closed": "in_closed", "payroll": "payroll",
+             "totals": "pay_totals"}
 
 
+@functools.cache
 def make_tables(prefix: str = "performance_") -> PerformanceTables:
     """The performance service's tables with ``prefix`` (one object per prefix)."""
-    if prefix in _CACHE:
-        return _CACHE[prefix]
     reactions, projection = sa.MetaData(), sa.MetaData()
     key = lambda name: sa.Column(name, sa.String(100), primary_key=True)  # noqa: E731
     text = lambda name, **kw: sa.Column(name, sa.String(100), **kw)  # noqa: E731
@@ -77,5 +65,4 @@ def make_tables(prefix: str = "performance_") -> PerformanceTables:
              sa.Column("base_pay_fen", sa.BigInteger, nullable=False),
              sa.Column("performance_pay_fen", sa.BigInteger, nullable=False),
              sa.Column("adjustments_fen", sa.BigInteger, nullable=False))
-    tables = _CACHE[prefix] = PerformanceTables(prefix, reactions, projection)
-    return tables
+    return PerformanceTables(prefix, projection=projection, reactions=reactions)
