@@ -11,7 +11,7 @@ from onegrid.testing import CST, renamed, service_config
 from .domain import events as ev
 from .schemas import EVENT_SCHEMAS
 
-__all__ = ["CST", "grid_config", "grid_service", "seeded", "square", "dispatch_decided",
+__all__ = ["CST", "grid_config", "grid_service", "seeded", "square", "street_and_community", "dispatch_decided",
            "ticket_event", "decisions", "queue_depth"]
 
 
@@ -53,6 +53,13 @@ def seeded(config, service) -> dict:
 
 def square(x0, y0, size=0.01):
     return [[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]]
+
+
+def street_and_community(grid, street="S", community="C") -> None:
+    """Register, through the grid proxy, the street office ``st`` and its community ``co``."""
+    grid.register_street(street_code="st", name=street, boundary=square(118.70, 32.00, 0.1))
+    grid.register_community(community_code="co", street_code="st", name=community,
+                            boundary=square(118.70, 32.00, 0.05))
 
 
 # --- what the tickets service publishes ----------------------------------------------------------

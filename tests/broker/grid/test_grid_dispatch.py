@@ -5,10 +5,10 @@ import random
 
 import pytest
 
-from onegrid.testing import CST, FakeSource, rpc_client, running, wait_until
+from onegrid.testing import CST, rpc_client, running, wait_until
 from services.grid.seed import generate_district
 from services.grid.testing import (decisions, grid_config, grid_service, queue_depth, seeded,
-                                   square, ticket_event)
+                                   square, street_and_community, ticket_event)
 from services.tickets.domain.events import TicketDispatched, TicketReturned
 from services.tickets.testing import ticket_opened
 
@@ -16,10 +16,8 @@ pytestmark = pytest.mark.broker
 
 
 @pytest.fixture
-def tickets(amqp_uri, tmp_path, unique):
-    fake = FakeSource(amqp_uri, tmp_path, f"tickets{unique}")
-    yield fake
-    fake.close()
+def tickets(fake_source):
+    return fake_source("tickets")
 
 
 def test_opening_returning_and_leave_each_decide_who_handles_the_ticket(
@@ -29,9 +27,7 @@ def test_opening_returning_and_leave_each_decide_who_handles_the_ticket(
     # the tickets log answers read_stream: the grid fetches the events it does not consume
     with tickets.serve(config), running(Grid, config=config), rpc_client(config) as proxy:
         grid = getattr(proxy, Grid.name)
-        grid.register_street(street_code="st", name="S", boundary=square(118.70, 32.00, 0.1))
-        grid.register_community(community_code="co", street_code="st", name="C",
-                                boundary=square(118.70, 32.00, 0.05))
+        street_and_community(grid)
         grid.register_grid(grid_code="g1", community_code="co", kind="comprehensive",
                            boundary=square(118.70, 32.00))
         for worker in ("wa", "wb", "wc"):

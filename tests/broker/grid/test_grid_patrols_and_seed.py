@@ -5,7 +5,7 @@ import pytest
 
 from onegrid import config as cfg
 from onegrid.testing import CST, rpc_client, running, wait_until
-from services.grid.testing import grid_config, grid_service, seeded, square
+from services.grid.testing import grid_config, grid_service, seeded, square, street_and_community
 
 pytestmark = pytest.mark.broker
 
@@ -29,9 +29,7 @@ def test_three_replicas_record_each_missed_window_exactly_once(amqp_uri, tmp_pat
     Grid = grid_service(unique)
     with running(Grid, config=config), rpc_client(config) as proxy:
         grid = getattr(proxy, Grid.name)
-        grid.register_street(street_code="st", name="S", boundary=square(118.70, 32.00, 0.1))
-        grid.register_community(community_code="co", street_code="st", name="C",
-                                boundary=square(118.70, 32.00, 0.05))
+        street_and_community(grid)
         for i in range(4):
             grid.register_grid(grid_code=f"g{i}", community_code="co", kind="comprehensive",
                                boundary=square(118.70 + 0.01 * i, 32.00))

@@ -7,7 +7,7 @@ from nameko.exceptions import RemoteError
 from onegrid import config as cfg
 from onegrid.testing import rpc_client, running, wait_until
 from services.grid.domain import Community, Patrol
-from services.grid.testing import grid_config, grid_service, square
+from services.grid.testing import grid_config, grid_service, square, street_and_community
 
 pytestmark = pytest.mark.broker
 
@@ -18,9 +18,7 @@ def small_district(amqp_uri, tmp_path, unique):
     Grid = grid_service(unique)
     with running(Grid, config=config), rpc_client(config) as proxy:
         grid = getattr(proxy, Grid.name)
-        grid.register_street(street_code="st", name="Street", boundary=square(118.70, 32.00, 0.1))
-        grid.register_community(community_code="co", street_code="st", name="Community",
-                                boundary=square(118.70, 32.00, 0.05))
+        street_and_community(grid, "Street", "Community")
         grid.register_grid(grid_code="g1", community_code="co", kind="comprehensive",
                            boundary=square(118.70, 32.00))
         grid.register_grid(grid_code="g2", community_code="co", kind="dedicated",

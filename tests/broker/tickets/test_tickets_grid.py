@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from onegrid.testing import (CST, FakeSource, renamed, rpc_client, running, service_config,
+from onegrid.testing import (CST, renamed, rpc_client, running, service_config,
                              wait_until)
 from services.tickets.domain import Ticket
 from services.tickets.service import TicketsService
@@ -14,10 +14,8 @@ pytestmark = pytest.mark.broker
 
 
 @pytest.fixture
-def grid(amqp_uri, tmp_path, unique):
-    fake = FakeSource(amqp_uri, tmp_path, f"grid{unique}")
-    yield fake
-    fake.close()
+def grid(fake_source):
+    return fake_source("grid")
 
 
 def setup(amqp_uri, tmp_path, unique):
