@@ -23,6 +23,7 @@ from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider, SharedExtension
 
 from .. import config as cfg
+from ..oslocks import os_logging_locks
 from ..envelope import SYSTEM, Actor, Envelope
 from ..projections import Projection, catch_up, checkpoint_name
 from ..registry import EventRegistry
@@ -94,6 +95,8 @@ class StoreKeeper(SharedExtension):
         self._folding: dict[str, Semaphore] = {}
 
     def setup(self):
+        # store calls log from tpool threads (SQLAlchemy does): logging's locks must not be green
+        os_logging_locks()
         config = self.container.config
         self.service = self.container.service_name
         self.store = _wait_for_database(self.service, config)

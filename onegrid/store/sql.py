@@ -83,22 +83,59 @@ def make_tables(prefix: str = "") -> sa.MetaData:
     return md
 
 
+class OsLockQueuePool(sa.pool.QueuePool):
+    """A QueuePool whose locks are the OS's, even when eventlet has patched ``threading``.
+
+    Store calls run on eventlet's thread pool (``tpool``): real OS threads. QueuePool's
+    queue mutex and conditions and its overflow lock come from ``threading``, which
+    eventlet made green: a green lock contended by two OS threads parks the loser on its
+    own thread's hub and later wakes it from another thread, which fails ("Cannot switch
+    to a different thread") and leaves it parked for ever. A database restart makes every
+    thread invalidate and reconnect at once (overflow lock, queue mutex), so it hung a
+    service. These locks block the OS thread instead, which is what a tpool thread wants.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        queue = self._pool
+        queue.mutex = _real_threading.RLock()
+        queue.not_empty = _real_threading.Condition(queue.mutex)
+        queue.not_full = _real_threading.Condition(queue.mutex)
+        self._overflow_lock = _real_threading.Lock()
+        self._os_event_mutexes = False
+        self._os_setup_lock = _real_threading.Lock()
+
+    def _create_connection(self):
+        # the first connect runs the dialect's connect/first_connect listeners under a
+        # mutex that SQLAlchemy makes from (green) threading: give it a real one first
+        if not self._os_event_mutexes:
+            with self._os_setup_lock:
+                if not self._os_event_mutexes:
+                    for name in ("connect", "first_connect"):
+                        listeners = getattr(self.dispatch, name).for_modify(self.dispatch)
+                        if getattr(listeners, "_exec_once_mutex", False) is None:
+                            listeners._exec_once_mutex = _real_threading.Lock()
+                    self._os_event_mutexes = True
+        return super()._create_connection()
+
+
 def create_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs) -> Engine:
     """An engine with the settings the store relies on (WAL and explicit BEGIN on SQLite)."""
     # store calls run on eventlet's thread pool (20 threads unless EVENTLET_THREADPOOL_SIZE
-    # says otherwise): a pool smaller than that makes threads wait on a green lock, which
-    # stalls or hangs them
+    # says otherwise): a pool smaller than that makes threads wait for a connection; the
+    # pool's locks are the OS's (OsLockQueuePool), never green ones shared between threads
     threads = int(os.environ.get("EVENTLET_THREADPOOL_SIZE", 20))
     kwargs.setdefault("pool_size", threads + 5)
     kwargs.setdefault("max_overflow", 10)
     if not url.startswith("sqlite"):
         kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("poolclass", OsLockQueuePool)
         return sa.create_engine(url, **kwargs)
     if url in ("sqlite://", "sqlite:///:memory:"):
         # one shared in-memory database (unit tests): every checkout is the same connection
         kwargs = {k: v for k, v in kwargs.items() if k not in ("pool_size", "max_overflow")}
         kwargs["poolclass"] = sa.pool.StaticPool
-    kwargs.setdefault("poolclass", sa.pool.QueuePool)
+    kwargs.setdefault("poolclass", OsLockQueuePool)
     engine = sa.create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 

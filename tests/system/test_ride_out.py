@@ -294,8 +294,13 @@ def test_a_database_restart_fails_commands_as_service_unavailable_and_retries_ha
     private_postgres.start()
     eventlet.sleep(8)
     client.sending = False
-    for sender in senders:
-        sender.wait()
+    with eventlet.Timeout(90, False):  # each sender finishes its command once ledger answers
+        for sender in senders:
+            sender.wait()
+    stuck = [s for s in senders if not s.dead]
+    assert not stuck, (f"ledger stopped answering 90s after the database came back "
+                       f"({len(stuck)} commands unanswered; errors {dict(client.errors)}); "
+                       f"its log ends:\n{ledger.log()[-3000:]}")
 
     total = len(client.results)
     wait_until(lambda: effects(tmp_path, private_postgres.url)["echoed"] == total, timeout=60,
