@@ -126,6 +126,16 @@ def test_a_crash_between_commit_and_reply_leaves_one_effect_and_every_repeat_the
                    message="grid never dispatched the ticket")
         assert len(rpc.grid.dispatch_of(ticket_id)) == 1
 
+        # 1b. open with the caller's command id (no ticket id): redelivery and retry agree
+        node.stop()
+        keyed = dict(opening, command_id="hotline-call-0042")
+        first = crash_and_come_back(node, rpc, lambda: rpc.tickets.open.call_async(**keyed),
+                                    "open", ready)
+        wait_until(lambda: _answers(ready), timeout=120, interval=0.5)
+        assert rpc.tickets.open(**keyed) == first
+        assert [e["stream_id"] for e in node.events("tickets", "TicketOpened")] == [
+            f"ticket/{ticket_id}", f"ticket/{first['ticket_id']}"]
+
         # 2. close, with the caller's command id: redelivery and the caller's retry agree
         rpc.tickets.accept(ticket_id=ticket_id, actor=worker)
         rpc.tickets.resolve(ticket_id=ticket_id, resolution="Cleaned.", actor=worker)
