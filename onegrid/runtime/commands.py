@@ -68,11 +68,9 @@ class BoundCommands:
             raise InvalidInput({"command_id": ["Give a string of 1 to 200 characters."]})
         if new_id and not fields.get(new_id):
             fields[new_id] = derived_id(command_id, new_id) if command_id else new_event_id()
-        who = actor_from(actor, fields if takes_actor_id(self._provider.schemas[command_class])
-                         else None)
+        who = actor_from(actor, fields if command_class in self._provider.fill_actor_id else None)
         cmd = self.load(command_class, fields)
-        once = CommandId(command_id, fingerprint(cmd)) \
-            if command_id else None
+        once = CommandId(command_id, fingerprint(cmd)) if command_id else None
         return self.execute(cmd, actor=who, command=once)
 
     def execute(self, cmd, *, actor=None, command: Optional[CommandId] = None):
@@ -98,6 +96,8 @@ class Commands(DependencyProvider):
         self.handlers = handlers
         self.schemas = schemas
         self.settle = settle
+        #: the commands whose schema takes the actor's id (worked out once, not per call)
+        self.fill_actor_id = frozenset(c for c, schema in schemas.items() if takes_actor_id(schema))
 
     def get_dependency(self, worker_ctx):
         return BoundCommands(self, worker_ctx)

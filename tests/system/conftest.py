@@ -104,7 +104,8 @@ class PrivateBroker:
 def private_broker():
     """A RabbitMQ node of this test's own, not started yet: ``start()``/``stop()`` it at will."""
     if not os.path.exists(f"{RABBIT_BIN}/rabbitmq-server"):
-        pytest.skip("needs rabbitmq-server on this machine")
+        pytest.fail(f"the outage tests start a RabbitMQ node of their own: install rabbitmq-server "
+                    f"(no {RABBIT_BIN}/rabbitmq-server here)")
     base = tempfile.mkdtemp(prefix="og-rabbit-")
     broker = PrivateBroker(base)
     yield broker
@@ -122,7 +123,8 @@ class PrivatePostgres:
     def __init__(self, base: str):
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
         if not bins:
-            pytest.skip("needs PostgreSQL's server binaries on this machine")
+            pytest.fail("the outage tests start a PostgreSQL cluster of their own: install the "
+                        "PostgreSQL server (no /usr/lib/postgresql/*/bin/pg_ctl here)")
         self.bin = os.path.dirname(bins[-1])
         self.base, self.data = base, os.path.join(base, "data")
         self.port = free_port()
@@ -157,9 +159,11 @@ def private_postgres():
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        pytest.skip("needs a postgres user")
+        pytest.fail("the outage tests run their own PostgreSQL cluster as the postgres user, "
+                    "and there is none: install the PostgreSQL server package")
     if os.geteuid() not in (0, pwd.getpwnam("postgres").pw_uid):
-        pytest.skip("runs its own PostgreSQL cluster as the postgres user: run as root")
+        pytest.fail("the outage tests run their own PostgreSQL cluster as the postgres user: "
+                    "run them as root or as postgres")
     base = tempfile.mkdtemp(prefix="og-pg-")
     shutil.chown(base, "postgres")
     cluster = PrivatePostgres(base)
