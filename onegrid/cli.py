@@ -50,27 +50,57 @@ def _service_module(service: str, module: str):
 
 
 @main.command()
-@click.option("--service", "names", multiple=True, type=click.Choice(SERVICES),
-              help="run only these services (default: all)")
-def node(names):
-    """Run a whole node in one process: every service (and the gateway when it exists)."""
-    from nameko.runners import ServiceRunner
+@click.option("--services", "names", default="", metavar="NAMES",
+              help="comma-separated services to run (default: every service there is)")
+@click.option("--replicas", multiple=True, metavar="SERVICE=N",
+              help="run N processes of a service, e.g. --replicas grid=3")
+@click.option("--seed", "seed_first", is_flag=True, help="load the demo district first")
+@click.option("--ready-timeout", default=120.0, show_default=True,
+              help="seconds to wait for every service to answer")
+def up(names, replicas, seed_first, ready_timeout):
+    """Run a whole node: every service in its own process, restarted when it dies."""
+    import logging
+    import subprocess
+    import sys
 
-    config = {k: v for k, v in _env_config().items()}
-    config.setdefault("AMQP_URI", cfg.amqp_uri())
-    classes = service_classes(names or SERVICES)
-    if not classes:
-        raise click.ClickException("no services to run")
-    runner = ServiceRunner(config)
-    for cls in classes:
-        runner.add_service(cls)
-    click.echo(f"node {cfg.node_id()}: running {', '.join(c.name for c in classes)} "
-               f"on {cfg.amqp_uri()} (data in {cfg.data_dir().resolve()}); Ctrl-C stops")
-    runner.start()
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from . import up as node_up
+
+    available = [s for s in SERVICES if _service_module(s, "service") is not None]
+    wanted = [n.strip() for n in names.split(",") if n.strip()] or available
+    unknown = [n for n in wanted if n not in available]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)}: not a service here "
+                                 f"(there are {', '.join(available)})", param_hint="--services")
     try:
-        runner.wait()
+        counts = node_up.parse_replicas(replicas, wanted)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--replicas") from None
+    env = node_up.child_env(_env_config(), cfg.data_dir(), cfg.node_id(), cfg.amqp_uri())
+    if seed_first:
+        click.echo("seeding the demo district ...")
+        subprocess.run([sys.executable, "-m", "onegrid.cli", "seed"], env=env, check=True)
+    node = node_up.Node(wanted, counts, env, cfg.data_dir(), say=click.echo)
+    node_up.install_stop_on()
+    click.echo(f"node {cfg.node_id()}: starting {', '.join(wanted)} on {cfg.amqp_uri()} "
+               f"(data in {cfg.data_dir().resolve()})")
+    try:
+        node.start()
+        # a call to a service whose queue is not declared yet is returned by the broker;
+        # py-amqp logs each such return, which says nothing to the person waiting
+        logging.getLogger("amqp").setLevel(logging.ERROR)
+        with ClusterRpcProxy({"AMQP_URI": cfg.amqp_uri()}, timeout=2) as rpc:
+            late = node.wait_ready(node_up.rpc_answers(rpc), ready_timeout)
+        if late:
+            raise click.ClickException(f"{', '.join(late)} did not answer within "
+                                       f"{ready_timeout:.0f} s; see {node.logs}")
+        click.echo(f"node {cfg.node_id()}: running {', '.join(wanted)}; ready; Ctrl-C stops")
+        node.run_forever()
     except KeyboardInterrupt:
-        runner.stop()
+        click.echo("stopping ...")
+    finally:
+        node.stop()
 
 
 @main.command()

@@ -11,8 +11,8 @@ from onegrid.testing import CST, renamed, service_config
 from .domain import events as ev
 from .schemas import EVENT_SCHEMAS
 
-__all__ = ["CST", "grid_config", "grid_service", "seeded", "square", "street_and_community", "dispatch_decided",
-           "ticket_event", "decisions", "queue_depth"]
+__all__ = ["CST", "grid_config", "grid_service", "seeded", "seeded_grid_and_a_post", "square",
+           "street_and_community", "dispatch_decided", "ticket_event", "decisions", "queue_depth"]
 
 
 # --- grid's payloads, for other services' tests -----------------------------------------------
@@ -49,6 +49,17 @@ def seeded(config, service) -> dict:
         return seed_store(store)
     finally:
         store.close()
+
+
+def seeded_grid_and_a_post(seed=None):
+    """A comprehensive grid of the demo district, its A post's worker and a point inside it."""
+    from shapely.geometry import Polygon
+
+    from .seed import DEFAULT_SEED, generate_district
+    district = generate_district(DEFAULT_SEED if seed is None else seed)
+    grid = next(g for g in district.grids if g.kind == "comprehensive")
+    a_post = next(w.id for w in district.workers if (grid.code, "A") in w.posts)
+    return grid, a_post, Polygon(grid.boundary).representative_point()
 
 
 def square(x0, y0, size=0.01):

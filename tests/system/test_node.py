@@ -1,4 +1,4 @@
-"""A whole node, as `bash scripts/node` runs it: seed, then every service in one process.
+"""A whole node, as `bash scripts/node` runs it: seed, then every service in its own process.
 
 The node gets its own RabbitMQ virtual host, as a street office's node does in production,
 and its own data directory of SQLite files.
@@ -10,10 +10,9 @@ import sys
 import time
 
 import pytest
-from shapely.geometry import Polygon
 
 from onegrid.testing import rpc_client, wait_until
-from services.grid.seed import generate_district
+from services.grid.testing import seeded_grid_and_a_post
 
 pytestmark = pytest.mark.broker
 
@@ -28,14 +27,6 @@ def onegrid(*args, env, **kwargs):
     return [sys.executable, "-m", "onegrid.cli", *args], dict(env=env, **kwargs)
 
 
-def a_grid_with_its_a_post():
-    district = generate_district()
-    grid = next(g for g in district.grids if g.kind == "comprehensive")
-    a_post = next(w.id for w in district.workers if (grid.code, "A") in w.posts)
-    point = Polygon(grid.boundary).representative_point()
-    return grid, a_post, point
-
-
 def test_a_ticket_travels_from_the_hotline_to_its_grid_worker_and_is_closed(node_amqp_uri, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
     env.update(AMQP_URI=node_amqp_uri, NODE_ID="jianye", ONEGRID_DATA_DIR=str(tmp_path))
@@ -43,10 +34,10 @@ def test_a_ticket_travels_from_the_hotline_to_its_grid_worker_and_is_closed(node
     seeded = subprocess.run(command, **options, timeout=300)
     assert seeded.returncode == 0, seeded.stderr
     log = open(tmp_path / "node.log", "w")
-    command, options = onegrid("node", env=env, stdout=log, stderr=subprocess.STDOUT)
+    command, options = onegrid("up", env=env, stdout=log, stderr=subprocess.STDOUT)
     node = subprocess.Popen(command, **options)
     config = {"AMQP_URI": node_amqp_uri}
-    grid, a_post, point = a_grid_with_its_a_post()
+    grid, a_post, point = seeded_grid_and_a_post()
     try:
         with rpc_client(config, timeout=30) as rpc:
             # the node answers once its map read model has folded the seeded district
